@@ -1,0 +1,1 @@
+"""Teachers, per-domain generators and prompts, and the LangGraph example graph."""

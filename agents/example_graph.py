@@ -1,0 +1,115 @@
+"""The example graph: how one training example is made.
+
+    generate ─► critique ─► verify ─┬─► decide        (every check passed, or out of attempts)
+        ▲                           │
+        └──────── repair ◄──────────┘                 (findings fed back to the generator)
+
+Each node appends its outcome to the example's lineage. The graph keeps no
+checkpoints: an example takes milliseconds to seconds, and the store records
+each finished slot durably, so after a crash only in-flight slots re-run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.teachers.base import Teacher, TeacherRequest
+from forge.records import Check, Example, Lineage, Verdict, content_hash
+from forge.store import Store
+
+
+class ExampleState(TypedDict, total=False):
+    task: Any
+    attempt: int
+    example: Example
+    checks: list[Check]
+    feedback: str
+    lineage: Lineage
+    verdict: Verdict
+
+
+def _failures(checks: list[Check]) -> str:
+    return "\n".join(f"- {c.name} failed ({c.reason}): {c.detail[:400]}" for c in checks if not c.passed)
+
+
+def build_example_graph(domain, teacher: Teacher, critic: Teacher, store: Store, max_attempts: int = 3):
+    """Compile the graph for one domain. Invoke it with {"task", "lineage"}."""
+
+    async def generate(state: ExampleState) -> ExampleState:
+        task, lineage = state["task"], state["lineage"]
+        attempt = state.get("attempt", 0) + 1
+        messages = domain.generation_messages(task, state.get("feedback", ""))
+        if attempt == 1:
+            lineage.prompt_hash = content_hash(messages)
+        reply = await teacher.complete(TeacherRequest("generate", messages, domain.draft_model, attempt, task=task))
+        lineage.calls.append(reply.call)
+        lineage.attempts = attempt
+        if reply.data is None:
+            example = Example(domain.name, task.category, "instruction", {"instruction": "", "input": "", "output": reply.raw})
+            check = Check("teacher_output_valid", False, reply.problem, reply.call.error)
+            lineage.event("generate", attempt, False, reason=reply.call.error, detail=reply.problem)
+            return {"attempt": attempt, "example": example, "checks": [check]}
+        example = domain.to_example(task, reply.data)
+        lineage.event("generate", attempt, True, example_id=example.id, retries=reply.call.retries, cached=reply.call.cached)
+        return {"attempt": attempt, "example": example, "checks": []}
+
+    async def critique(state: ExampleState) -> ExampleState:
+        example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
+        reply = await critic.complete(TeacherRequest("critique", domain.critique_messages(example), domain.critique_model,
+                                                     attempt, task=state["task"], example=example))
+        lineage.calls.append(reply.call)
+        if reply.data is None:
+            check = Check("critic_agrees", False, f"critic output unusable: {reply.problem}", "critic_output_invalid")
+        elif reply.data["verdict"] == "agree":
+            check = Check("critic_agrees", True, f"{critic.spec}: {reply.data['reason']}")
+        else:
+            check = Check("critic_agrees", False, f"{critic.spec}: {reply.data['reason']}", "critic_disagrees")
+        lineage.event("critique", attempt, check.passed, critic=critic.spec, detail=check.detail)
+        return {"checks": [check]}
+
+    async def verify(state: ExampleState) -> ExampleState:
+        example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
+        checks = list(state["checks"]) + domain.verify(example)
+        if store.is_accepted(example.id):
+            checks.append(Check("novel", False, f"example {example.id} is already accepted in this workspace", "duplicate"))
+        else:
+            checks.append(Check("novel", True))
+        failed = [c.reason for c in checks if not c.passed]
+        lineage.event("verify", attempt, not failed, failed=failed)
+        return {"checks": checks}
+
+    def after_generate(state: ExampleState) -> str:
+        return "critique" if not state["checks"] else "decide"
+
+    def after_verify(state: ExampleState) -> str:
+        if all(c.passed for c in state["checks"]) or state["attempt"] >= max_attempts:
+            return "decide"
+        return "repair"
+
+    async def repair(state: ExampleState) -> ExampleState:
+        feedback = f"Question: {state['example'].payload.get('instruction', '')}\n" \
+                   f"Answer: {state['example'].payload.get('output', '')}\n{_failures(state['checks'])}"
+        state["lineage"].event("repair", state["attempt"], True, feedback=_failures(state["checks"]))
+        return {"feedback": feedback}
+
+    async def decide(state: ExampleState) -> ExampleState:
+        verdict = Verdict(tuple(state["checks"]))
+        lineage = state["lineage"]
+        lineage.event("decide", state["attempt"], verdict.accepted, reasons=verdict.reasons)
+        return {"verdict": verdict}
+
+    graph = StateGraph(ExampleState)
+    graph.add_node("generate", generate)
+    graph.add_node("critique", critique)
+    graph.add_node("verify", verify)
+    graph.add_node("repair", repair)
+    graph.add_node("decide", decide)
+    graph.add_edge(START, "generate")
+    graph.add_conditional_edges("generate", after_generate, ["critique", "decide"])
+    graph.add_edge("critique", "verify")
+    graph.add_conditional_edges("verify", after_verify, ["repair", "decide"])
+    graph.add_edge("repair", "generate")
+    graph.add_edge("decide", END)
+    return graph.compile()

@@ -1,0 +1,96 @@
+"""A generation run: N numbered slots, each turned into one stored example by
+the example graph, with many slots in flight at once.
+
+The run id is a hash of everything that decides what the slots produce (domain,
+graph, teachers, seed, round), so running the same command again resumes: slots
+already in the store are skipped, and only unfinished ones run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from agents.domains.cypher import Task
+from agents.example_graph import build_example_graph
+from agents.teachers.base import Teacher
+from forge.records import Lineage, content_hash
+from forge.store import Store
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    domain: str
+    source: str  # the domain's data source (the Cypher graph script or URI)
+    teacher: str
+    critic: str
+    count: int
+    concurrency: int = 8
+    max_attempts: int = 3
+    seed: int = 0
+    round: int = 0
+    weights: dict[str, float] = field(default_factory=dict)  # category -> share; empty means equal
+
+    @property
+    def run_id(self) -> str:
+        # count and concurrency are left out: a bigger --count extends the same run.
+        key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency")}
+        return f"{self.domain}-r{self.round}-{content_hash(key, 10)}"
+
+
+def category_schedule(categories: tuple[str, ...], weights: dict[str, float], count: int) -> list[str]:
+    """Spread `count` slots over categories in proportion to `weights`,
+    interleaved (smooth weighted round-robin) so any prefix is balanced too."""
+    shares = {c: float(weights.get(c, 1.0 if not weights else 0.0)) for c in categories}
+    total = sum(shares.values())
+    if total <= 0:
+        raise ValueError(f"category weights {weights} give no category a positive share")
+    current = dict.fromkeys(categories, 0.0)
+    schedule = []
+    for _ in range(count):
+        for c in categories:
+            current[c] += shares[c]
+        chosen = max(categories, key=lambda c: current[c])
+        current[chosen] -= total
+        schedule.append(chosen)
+    return schedule
+
+
+@dataclass
+class RunProgress:
+    total: int
+    skipped: int
+    done: int = 0
+    accepted: int = 0
+
+
+async def run_generation(domain, teacher: Teacher, critic: Teacher, store: Store, config: GenerationConfig,
+                         on_slot: Callable[[RunProgress], None] | None = None) -> RunProgress:
+    """Fill every unfinished slot of the run; return what was done."""
+    run_id = config.run_id
+    store.start_run(run_id, config.domain, asdict(config))
+    schedule = category_schedule(domain.categories, config.weights, config.count)
+    finished = store.finished_slots(run_id)
+    todo = iter([slot for slot in range(config.count) if slot not in finished])
+    progress = RunProgress(total=config.count, skipped=len(finished & set(range(config.count))))
+    graph = build_example_graph(domain, teacher, critic, store, config.max_attempts)
+
+    async def worker() -> None:
+        # One shared iterator: `next` runs between awaits, so no slot is taken twice.
+        for slot in todo:
+            task = Task(slot=slot, category=schedule[slot], seed=f"{config.seed}:{config.round}:{slot}")
+            lineage = Lineage(run_id=run_id, round=config.round, slot=slot, teacher=teacher.spec, critic=critic.spec)
+            state = await graph.ainvoke({"task": task, "lineage": lineage})
+            lineage.finished_at = time.time()
+            store.record(run_id, slot, state["example"], state["verdict"], lineage)
+            progress.done += 1
+            progress.accepted += state["verdict"].accepted
+            if on_slot:
+                on_slot(progress)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(max(1, config.concurrency)):
+            group.create_task(worker())
+    return progress

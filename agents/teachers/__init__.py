@@ -1,0 +1,73 @@
+"""Teachers write and critique examples. One protocol, chosen by a spec string:
+
+    template                      offline, deterministic, per-domain generators (default)
+    openai:<model>[@<base_url>]   any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server)
+    llamacpp:<path.gguf>          a local GGUF model in process, JSON-schema grammar
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from forge.errors import InputError
+
+from agents.teachers.base import Teacher, TeacherReply, TeacherRequest
+
+__all__ = ["Teacher", "TeacherReply", "TeacherRequest", "TeacherSpec", "parse_teacher_spec", "make_teacher"]
+
+SPEC_HELP = "use 'template', 'openai:<model>[@<base_url>]' or 'llamacpp:<path.gguf>'"
+
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    kind: str  # template | openai | llamacpp
+    model: str = ""
+    base_url: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "template":
+            return "template"
+        if self.kind == "openai":
+            return f"openai:{self.model}@{self.base_url}"
+        return f"llamacpp:{self.model}"
+
+
+def parse_teacher_spec(spec: str) -> TeacherSpec:
+    spec = spec.strip()
+    if spec == "template":
+        return TeacherSpec("template")
+    kind, _, rest = spec.partition(":")
+    if kind == "openai" and rest:
+        model, _, base_url = rest.partition("@")
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
+        if not model or not re.match(r"^https?://[^\s/]+", base_url):
+            raise InputError(f"malformed teacher spec {spec!r}: expected openai:<model>@http(s)://host[:port]/v1")
+        return TeacherSpec("openai", model, base_url.rstrip("/"))
+    if kind == "llamacpp" and rest:
+        path = Path(rest).expanduser()
+        if path.suffix != ".gguf" or not path.is_file():
+            raise InputError(f"teacher spec {spec!r}: {path} is not a .gguf file that exists. "
+                             "Pass the path of a GGUF model, e.g. llamacpp:models/teacher.Q4_K_M.gguf")
+        return TeacherSpec("llamacpp", str(path.resolve()))
+    raise InputError(f"malformed teacher spec {spec!r}: {SPEC_HELP}")
+
+
+def make_teacher(spec: TeacherSpec, domain, *, cache_path: Path, concurrency: int, timeout_s: float = 60.0) -> Teacher:
+    """Build the teacher a spec names. LLM teachers share the workspace's response cache."""
+    if spec.kind == "template":
+        from agents.teachers.template import TemplateTeacher
+
+        return TemplateTeacher(domain)
+    from agents.teachers.cache import ResponseCache
+
+    cache = ResponseCache(cache_path)
+    if spec.kind == "openai":
+        from agents.teachers.openai_compat import OpenAITeacher
+
+        return OpenAITeacher(spec.model, spec.base_url, cache=cache, concurrency=concurrency, timeout_s=timeout_s)
+    from agents.teachers.llamacpp import LlamaCppTeacher
+
+    return LlamaCppTeacher(spec.model, cache=cache)

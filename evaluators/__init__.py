@@ -1,0 +1,1 @@
+"""Domain verifiers, dataset validation and the student evaluation harness."""

@@ -1,0 +1,1 @@
+"""DomainForge's small shared core: the records, the store and the workspace."""
