@@ -69,13 +69,19 @@ def build_example_graph(domain, teacher: Teacher, critic: Teacher, store: Store,
         lineage.event("critique", attempt, check.passed, critic=critic.spec, detail=check.detail)
         return {"checks": [check]}
 
+    # Ids accepted by this graph, stored or about to be: two slots that draw the
+    # same content at once must not both be accepted.
+    claimed: set[str] = set()
+
     async def verify(state: ExampleState) -> ExampleState:
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
         checks = list(state["checks"]) + domain.verify(example)
-        if store.is_accepted(example.id):
+        if example.id in claimed or store.is_accepted(example.id):
             checks.append(Check("novel", False, f"example {example.id} is already accepted in this workspace", "duplicate"))
         else:
             checks.append(Check("novel", True))
+        if all(c.passed for c in checks):
+            claimed.add(example.id)
         failed = [c.reason for c in checks if not c.passed]
         lineage.event("verify", attempt, not failed, failed=failed)
         return {"checks": checks}

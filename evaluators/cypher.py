@@ -51,7 +51,8 @@ def verify_cypher(query: str, graph: GraphBackend) -> list[Check]:
         return [Check("parses", False, result.error, "cypher_syntax_error")]
     checks = [Check("parses", True)]
     if not result.ok:
-        return checks + [Check("executes", False, result.error, "execution_error")]
+        # The schema check still says *why* when a bad name made it fail.
+        return checks + [Check("executes", False, result.error, "execution_error"), check_schema(query, graph.schema())]
     checks.append(Check("executes", True, f"{len(result.rows)} rows" + (f", changes {result.changes}" if result.changes else "")))
     checks.append(check_schema(query, graph.schema(), result.warnings))
     if write:

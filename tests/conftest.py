@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
+
+
+@pytest.fixture(scope="session")
+def graph():
+    from evaluators.graphdb import KgliteGraph
+
+    return KgliteGraph(DEMO_GRAPH)
+
+
+@pytest.fixture(scope="session")
+def cypher_domain(graph):
+    from agents.domains.cypher import CypherDomain
+
+    return CypherDomain(graph)
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python loop.py ARGS` as a user runs it (sys.executable: no shell shim)."""
+    return subprocess.run([sys.executable, str(REPO / "loop.py"), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env={**__import__("os").environ, "COLUMNS": "200"})
+
+
+@dataclass
+class ScriptedServer:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def calls(self) -> int:
+        with urllib.request.urlopen(f"{self.base_url}/stats", timeout=5) as response:
+            return json.load(response)["calls"]
+
+
+def start_scripted_server(*flags: str) -> ScriptedServer:
+    process = subprocess.Popen([sys.executable, str(REPO / "tests" / "openai_server.py"), *flags],
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    assert line.startswith("PORT "), f"scripted server did not start: {line!r}"
+    return ScriptedServer(process, int(line.split()[1]))
+
+
+@pytest.fixture
+def scripted_server(request):
+    """A scripted OpenAI-compatible server; flags from @pytest.mark.server_flags(...)."""
+    marker = request.node.get_closest_marker("server_flags")
+    server = start_scripted_server(*(marker.args if marker else ()))
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)

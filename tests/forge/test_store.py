@@ -1,0 +1,84 @@
+import json
+
+import pytest
+
+from forge.export import export_jsonl, export_parquet, to_dataset
+from forge.records import Check, Example, Lineage, Verdict
+from forge.store import SQLiteStore
+
+
+def example(question: str, category: str = "basic_match") -> Example:
+    return Example("cypher", category, "instruction", {"instruction": question, "input": "", "output": "MATCH (n) RETURN n"},
+                   {"graph": "kglite"})
+
+
+def lineage(slot: int) -> Lineage:
+    return Lineage(run_id="r1", round=0, slot=slot, teacher="template", critic="template")
+
+
+ACCEPT = Verdict((Check("parses", True), Check("returns_rows", True, "3 rows")))
+REJECT = Verdict((Check("parses", True), Check("returns_rows", False, "no rows", "no_rows")))
+
+
+def test_example_id_is_content_hash_and_ignores_metadata():
+    a, b = example("How many?"), example("How many?")
+    assert a.id == b.id and len(a.id) == 16
+    assert Example("cypher", "x", "instruction", a.payload, {"other": 1}).id == a.id
+    assert example("How many nodes?").id != a.id
+
+
+def test_failed_check_must_name_a_reason():
+    with pytest.raises(ValueError, match="without a reason"):
+        Check("parses", False, "boom")
+    assert REJECT.reasons == ["no_rows"] and not REJECT.accepted and ACCEPT.accepted
+
+
+def test_writes_are_idempotent_and_rejections_are_kept(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    store.start_run("r1", "cypher", {})
+    store.record("r1", 0, example("q0"), ACCEPT, lineage(0))
+    store.record("r1", 0, example("q0"), ACCEPT, lineage(0))  # the same slot again: no duplicate
+    store.record("r1", 1, example("q1"), REJECT, lineage(1))
+    store.record("r1", 2, example("q0"), ACCEPT, lineage(2))  # same content from another slot: stored once
+    assert store.finished_slots("r1") == {0, 1, 2}
+    assert [e.payload["instruction"] for e in store.accepted_examples()] == ["q0"]
+    rejected = list(store.produced(accepted=False))
+    assert len(rejected) == 1 and rejected[0].verdict.reasons == ["no_rows"]
+    assert rejected[0].verdict.checks[1].detail == "no rows"
+    assert list(store.produced(reason="no_rows"))[0].slot == 1
+    assert list(store.produced(reason="cypher_syntax_error")) == []
+    summary = store.summary("r1")
+    assert summary["accepted"] == 2 and summary["rejected"] == 1 and summary["rejected_by_reason"] == {"no_rows": 1}
+
+
+def test_accepted_verdict_upgrades_an_earlier_rejection(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    store.start_run("r1", "cypher", {})
+    store.record("r1", 0, example("q"), REJECT, lineage(0))
+    assert not store.is_accepted(example("q").id)
+    store.record("r1", 1, example("q"), ACCEPT, lineage(1))
+    assert store.is_accepted(example("q").id)
+
+
+def test_store_survives_reopen_in_wal_mode(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.start_run("r1", "cypher", {"count": 3})
+    store.record("r1", 0, example("q"), ACCEPT, lineage(0))
+    store.close()
+    again = SQLiteStore(tmp_path / "s.sqlite")
+    assert again.finished_slots("r1") == {0}
+
+
+def test_exports_round_trip(tmp_path):
+    examples = [example("q0", "a"), example("q1", "b")]
+    assert export_jsonl(examples, tmp_path / "out.jsonl") == 2
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert rows[0]["instruction"] == "q0" and rows[0]["graph"] == "kglite" and rows[0]["id"] == examples[0].id
+    assert export_parquet(examples, tmp_path / "out.parquet") == 2
+    import datasets
+
+    loaded = datasets.Dataset.from_parquet(str(tmp_path / "out.parquet"))
+    assert loaded["category"] == ["a", "b"]
+    assert to_dataset(examples)["output"] == ["MATCH (n) RETURN n"] * 2
+    assert not list(tmp_path.glob("*.partial"))
