@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from forge.errors import InputError
+from forge.native import ensure_static_tls_room
 
 REPO = Path(__file__).resolve().parent
 DEFAULT_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
@@ -185,6 +186,7 @@ def export(
 
 
 def main() -> None:
+    ensure_static_tls_room()
     app()
 
 

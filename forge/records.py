@@ -78,7 +78,7 @@ class Verdict:
         return [check.reason for check in self.checks if not check.passed]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "reasons": self.reasons, "checks": [asdict(c) for c in self.checks]}
+        return {"accepted": self.accepted, "reasons": self.reasons, "checks": [vars(c).copy() for c in self.checks]}
 
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> Verdict:
@@ -135,6 +135,7 @@ class Lineage:
         self.events.append({"node": node, "attempt": attempt, "ok": ok, "at": round(time.time(), 3), **detail})
 
     def to_dict(self) -> dict[str, Any]:
-        row = asdict(self)
-        row.update(tokens_in=self.tokens_in, tokens_out=self.tokens_out, retries=self.retries)
-        return row
+        # Shallow copies: asdict's deep recursion cost more than the rest of a
+        # slot's bookkeeping. Events hold only JSON values.
+        return {**vars(self), "calls": [vars(c).copy() for c in self.calls], "events": list(self.events),
+                "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "retries": self.retries}

@@ -9,6 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from forge.native import ensure_static_tls_room
+
+
+def pytest_configure(config):
+    # kglite, torch, sentencepiece and llama.cpp all load in this process (see
+    # forge/native.py). Re-executing needs pytest's capture off first, or the
+    # new process would inherit the capture files as its stdout and stderr.
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend_global_capture(in_=True)
+    ensure_static_tls_room()
+    if capture is not None:
+        capture.resume_global_capture()
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
 

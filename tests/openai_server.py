@@ -61,6 +61,9 @@ def answer(messages: list[dict]) -> dict:
 def make_handler(script: Script):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, the client's
+        # delayed ACK stalls every reply by ~40 ms. Real servers set TCP_NODELAY.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args) -> None:
             pass
@@ -106,6 +109,7 @@ def make_handler(script: Script):
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # socketserver's default backlog of 5 drops the SYNs of a 32-wide burst
 
     def handle_error(self, request, client_address) -> None:
         pass  # a client that timed out and hung up on a slow answer is part of the script

@@ -7,6 +7,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -50,6 +51,12 @@ class TeacherUnavailable(Exception):
     """The teacher could not answer after every retry."""
 
 
+@lru_cache(maxsize=None)
+def output_schema(output: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of a reply model; pydantic rebuilds it on every call otherwise."""
+    return output.model_json_schema()
+
+
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 
@@ -82,7 +89,7 @@ class LLMTeacher:
         self.cache.close()
 
     async def _cached_chat(self, messages: list[dict[str, str]], output: type[BaseModel], call: TeacherCall) -> str:
-        key = self.cache.key(self.model_id, messages, output.model_json_schema())
+        key = self.cache.key(self.model_id, messages, output_schema(output))
         hit = self.cache.get(key)
         if hit is not None:
             call.cached = True
@@ -106,7 +113,7 @@ class LLMTeacher:
                 repair = request.messages + [
                     {"role": "assistant", "content": text},
                     {"role": "user", "content": f"That reply is not valid: {problem}. Reply with only the corrected JSON "
-                                                f"object matching this schema: {json.dumps(request.output.model_json_schema())}"},
+                                                f"object matching this schema: {json.dumps(output_schema(request.output))}"},
                 ]
                 text = await self._cached_chat(repair, request.output, call)
                 data, problem = parse_reply(text, request.output)

@@ -8,16 +8,37 @@ event loop keeps serving the rest of the graph meanwhile.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from agents.teachers.base import LLMTeacher
+from agents.teachers.base import LLMTeacher, output_schema
 from agents.teachers.cache import ChatResult, ResponseCache
 
 
+# llama-cpp-python's schema converter lets raw control characters into JSON
+# strings (`char ::= [^"\\]`), which no JSON parser accepts; llama.cpp's own
+# converter excludes them, and so do we.
+_LOOSE_CHAR = re.compile(r'^char ::= \[\^"\\\\\]', re.MULTILINE)
+_STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
+
+
+@lru_cache(maxsize=16)
+def json_grammar(schema_json: str):
+    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    gbnf, replaced = _LOOSE_CHAR.subn(lambda _: _STRICT_CHAR, json_schema_to_gbnf(schema_json))
+    if not replaced and "\\x00-\\x1F" not in gbnf:
+        raise RuntimeError("llama-cpp-python's JSON grammar changed shape; check its `char` rule excludes control characters")
+    return LlamaGrammar.from_string(gbnf, verbose=False)
+
+
 class LlamaCppTeacher(LLMTeacher):
-    def __init__(self, path: str | Path, *, cache: ResponseCache, n_ctx: int = 4096, seed: int = 0,
+    def __init__(self, path: str | Path, *, cache: ResponseCache, n_ctx: int = 0, seed: int = 0,
                  max_tokens: int = 1024, temperature: float = 0.7) -> None:
         from llama_cpp import Llama
 
@@ -36,7 +57,7 @@ class LlamaCppTeacher(LLMTeacher):
             response = await asyncio.to_thread(
                 self.llm.create_chat_completion,
                 messages=messages,
-                response_format={"type": "json_object", "schema": output.model_json_schema()},
+                grammar=json_grammar(json.dumps(output_schema(output), sort_keys=True)),
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
             )

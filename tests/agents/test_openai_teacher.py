@@ -40,12 +40,24 @@ def test_generation_survives_a_misbehaving_server_and_reruns_for_free(scripted_s
     assert again.returncode == 0 and "500 already done" in again.stdout
     assert scripted_server.calls() == served  # an identical rerun makes no teacher calls
 
+
+def test_the_response_cache_answers_every_repeated_request(scripted_server, tmp_path):
+    # One slot at a time, so both runs send exactly the same requests (with many
+    # in flight, which of two colliding drafts is repaired depends on timing).
+    ws = tmp_path / "ws"
+    args = ["generate", "--teacher", f"openai:scripted@{scripted_server.base_url}", "--count", "40",
+            "--concurrency", "1", "--workspace", str(ws)]
+    assert run_cli(*args).returncode == 0
+    served = scripted_server.calls()
+    first = {r for (r,) in sqlite3.connect(ws / "examples.sqlite").execute("SELECT id FROM examples WHERE accepted = 1")}
     for stale in ws.glob("examples.sqlite*"):  # the store is gone, the response cache is not
         stale.unlink()
-    rebuilt = generate(scripted_server, ws)
-    assert rebuilt.returncode == 0
-    assert scripted_server.calls() == served  # every answer came from the cache
-    assert sqlite3.connect(ws / "examples.sqlite").execute("SELECT SUM(accepted) FROM slots").fetchone()[0] == accepted
+    assert run_cli(*args).returncode == 0
+    assert scripted_server.calls() == served
+    again = {r for (r,) in sqlite3.connect(ws / "examples.sqlite").execute("SELECT id FROM examples WHERE accepted = 1")}
+    assert again == first
+    lineages = [json.loads(r) for (r,) in sqlite3.connect(ws / "examples.sqlite").execute("SELECT lineage FROM slots")]
+    assert all(c["cached"] for lineage in lineages for c in lineage["calls"])
 
 
 @pytest.mark.server_flags("--malformed-every", "1")

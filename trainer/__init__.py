@@ -1,0 +1,1 @@
+"""The student: presets, formatting, LoRA/QLoRA SFT, merge, and GGUF export."""
