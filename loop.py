@@ -1,9 +1,16 @@
-"""DomainForge command line: generate verified training data, audit what was
-rejected, and export what was accepted.
+"""DomainForge: the improvement cycle and the command line.
 
+    python loop.py run --domain cypher --teacher template --student tiny --rounds 3 --workspace workspace
     python loop.py generate --domain cypher --teacher template --count 500 --workspace workspace
     python loop.py audit workspace --reason no_rows
     python loop.py export workspace --format jsonl
+    python loop.py export-gguf workspace --quant q4_k_m
+
+The cycle is a LangGraph graph, checkpointed in the workspace, so `run`
+resumes after a crash at the last finished step:
+
+    setup ─► generate ─► curate ─┬─► baseline (first round) ─► train ─► evaluate ─► analyse ─┬─► generate
+                                 └──────────────────────────► train                         └─► report
 """
 
 from __future__ import annotations
@@ -12,9 +19,10 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, TypedDict
 
 import typer
 from rich.console import Console
@@ -22,11 +30,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
+from langgraph.graph import END, START, StateGraph
+
 from forge.errors import InputError
 from forge.native import ensure_static_tls_room
+from forge.records import content_hash
 
 REPO = Path(__file__).resolve().parent
 DEFAULT_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
+DEFAULT_GROUNDING = REPO / "data" / "general" / "english.jsonl"
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -40,45 +52,66 @@ def fail(message: str) -> typer.Exit:
 
 # -- generate ----------------------------------------------------------------
 
+def make_teachers(domain, teacher_spec: str, critic_spec: str, workspace, concurrency: int, timeout_s: float = 60.0):
+    """The generator and critic a pair of specs name (one object when they are the same)."""
+    from agents.teachers import make_teacher, parse_teacher_spec
+
+    teacher_parsed, critic_parsed = parse_teacher_spec(teacher_spec), parse_teacher_spec(critic_spec)
+    teacher = make_teacher(teacher_parsed, domain, cache_path=workspace.cache_path, concurrency=concurrency, timeout_s=timeout_s)
+    critic = teacher if critic_parsed == teacher_parsed else make_teacher(
+        critic_parsed, domain, cache_path=workspace.cache_path, concurrency=concurrency, timeout_s=timeout_s)
+    return teacher, critic
+
+
+async def check_teachers(teacher, critic) -> None:
+    await teacher.check_reachable()
+    if critic is not teacher:
+        await critic.check_reachable()
+
+
+async def close_teachers(teacher, critic) -> None:
+    await teacher.close()
+    if critic is not teacher:
+        await critic.close()
+
+
+async def generate_with_progress(domain, teacher, critic, store, config):
+    """Run (or resume) one generation run with a progress bar; return (summary, progress, seconds)."""
+    from agents.generation import run_generation
+
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("accepted {task.fields[accepted]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console) as bar:
+        job = bar.add_task(f"{config.domain} · {config.run_id}", total=config.count, accepted=0)
+        progress = await run_generation(
+            domain, teacher, critic, store, config,
+            on_slot=lambda p: bar.update(job, completed=p.skipped + p.done, accepted=p.accepted))
+        bar.update(job, completed=config.count)
+    return store.summary(config.run_id), progress, time.perf_counter() - started
+
+
 async def _generate(domain_name: str, source: str, teacher_spec: str, critic_spec: str, count: int,
                     workspace_path: Path, concurrency: int, max_attempts: int, seed: int, timeout_s: float) -> None:
     from agents.domains import load_domain
-    from agents.generation import GenerationConfig, run_generation
-    from agents.teachers import make_teacher, parse_teacher_spec
+    from agents.generation import GenerationConfig
     from forge.workspace import Workspace
 
     # Everything that can be wrong with the input is checked before the
     # workspace is touched, so a bad command leaves nothing half-written.
     workspace = Workspace.check(workspace_path)
-    teacher_parsed, critic_parsed = parse_teacher_spec(teacher_spec), parse_teacher_spec(critic_spec)
     domain = load_domain(domain_name, {"graph": source})
-    teacher = make_teacher(teacher_parsed, domain, cache_path=workspace.cache_path, concurrency=concurrency, timeout_s=timeout_s)
-    critic = teacher if critic_parsed == teacher_parsed else make_teacher(
-        critic_parsed, domain, cache_path=workspace.cache_path, concurrency=concurrency, timeout_s=timeout_s)
+    teacher, critic = make_teachers(domain, teacher_spec, critic_spec, workspace, concurrency, timeout_s)
     try:
-        await teacher.check_reachable()
-        await critic.check_reachable()
+        await check_teachers(teacher, critic)
         store = workspace.create().open_store()
-        config = GenerationConfig(domain=domain_name, source=source, teacher=str(teacher_parsed), critic=str(critic_parsed),
+        config = GenerationConfig(domain=domain_name, source=source, teacher=teacher.spec, critic=critic.spec,
                                   count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed)
-        started = time.perf_counter()
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("accepted {task.fields[accepted]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                      console=console, transient=False) as bar:
-            job = bar.add_task(f"{domain_name} · {config.run_id}", total=count, accepted=0)
-
-            def on_slot(p) -> None:
-                bar.update(job, completed=p.skipped + p.done, accepted=p.accepted)
-
-            progress = await run_generation(domain, teacher, critic, store, config, on_slot=on_slot)
-            bar.update(job, completed=count)
-        elapsed = time.perf_counter() - started
-        print_summary(store.summary(config.run_id), workspace.root, config.run_id, progress, elapsed)
+        summary, progress, elapsed = await generate_with_progress(domain, teacher, critic, store, config)
+        print_summary(summary, workspace.root, config.run_id, progress, elapsed)
         store.close()
     finally:
-        await teacher.close()
-        if critic is not teacher:
-            await critic.close()
+        await close_teachers(teacher, critic)
 
 
 def print_summary(summary: dict, workspace: Path, run_id: str, progress, elapsed: float) -> None:
@@ -183,6 +216,376 @@ def export(
     examples = ws.open_store().accepted_examples(domain)
     n = export_jsonl(examples, path) if format is ExportFormat.jsonl else export_parquet(examples, path)
     console.print(f"wrote {n} accepted examples to {path}")
+
+
+# -- the improvement cycle ---------------------------------------------------
+
+@dataclass(frozen=True)
+class CycleConfig:
+    domain: str
+    source: str
+    teacher: str
+    critic: str
+    student: str
+    student_model: Optional[str]
+    rounds: int
+    count: int
+    heldout: int
+    grounding: str
+    grounding_ratio: float
+    epochs: Optional[float]
+    concurrency: int
+    max_attempts: int
+    seed: int
+    patience: int
+
+    @property
+    def run_id(self) -> str:
+        # rounds and patience only say when to stop: a longer run continues the same one.
+        key = {k: v for k, v in asdict(self).items() if k not in ("rounds", "patience", "concurrency")}
+        return f"{self.domain}-{self.student}-{content_hash(key, 8)}"
+
+
+class CycleState(TypedDict, total=False):
+    round: int
+    plan: dict
+    heldout: dict
+    base: str
+    baseline: dict
+    student: str
+    current: dict
+    history: list
+    report: str
+
+
+class ImprovementCycle:
+    """The cycle's steps. Each node reads the state, does one step, and returns
+    what changed; the checkpointer stores that after every node."""
+
+    def __init__(self, config: CycleConfig, workspace) -> None:
+        self.config = config
+        self.workspace = workspace
+        self.run_dir = workspace.root / "runs" / config.run_id
+        self._domain = None
+
+    @property
+    def domain(self):
+        if self._domain is None:
+            from agents.domains import load_domain
+
+            self._domain = load_domain(self.config.domain, {"graph": self.config.source})
+        return self._domain
+
+    def round_dir(self, round_: int) -> Path:
+        path = self.run_dir / f"round_{round_}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _heldout(self, state: CycleState, split: str):
+        from forge.records import Example
+
+        return [Example.from_dict(json.loads(line)) for line in Path(state["heldout"][split]).read_text().splitlines()]
+
+    def _generate(self, config, teacher_spec: str, critic_spec: str, store):
+        async def go():
+            teacher, critic = make_teachers(self.domain, teacher_spec, critic_spec, self.workspace, config.concurrency)
+            try:
+                return await generate_with_progress(self.domain, teacher, critic, store, config)
+            finally:
+                await close_teachers(teacher, critic)
+
+        return asyncio.run(go())
+
+    # -- nodes ---------------------------------------------------------------
+
+    def setup(self, state: CycleState) -> CycleState:
+        """Held-out items, made and verified by the template teacher, split into feedback and test."""
+        from agents.generation import GenerationConfig
+        from evaluators.harness import split_feedback_test
+        from forge.store import SQLiteStore
+
+        console.rule(f"[bold]run {self.config.run_id}: held-out evaluation items")
+        store = SQLiteStore(self.run_dir / "heldout.sqlite")
+        config = GenerationConfig(domain=self.config.domain, source=self.config.source, teacher="template",
+                                  critic="template", count=self.config.heldout, seed=self.config.seed + 10_000,
+                                  round=-1, concurrency=self.config.concurrency)
+        self._generate(config, "template", "template", store)
+        feedback, test = split_feedback_test(list(store.accepted_examples()))
+        paths = {}
+        for split, items in (("feedback", feedback), ("test", test)):
+            paths[split] = str(self.run_dir / f"heldout_{split}.jsonl")
+            Path(paths[split]).write_text("".join(json.dumps(e.to_dict()) + "\n" for e in items))
+        console.print(f"{len(feedback)} feedback items (steer the next round), {len(test)} test items (reported only)")
+        return {"round": 0, "heldout": paths, "history": [], "plan": {"weights": {}, "focus": {}}}
+
+    def generate(self, state: CycleState) -> CycleState:
+        from agents.generation import GenerationConfig
+
+        round_ = state["round"] + 1
+        console.rule(f"[bold]round {round_}: generate")
+        config = GenerationConfig(domain=self.config.domain, source=self.config.source, teacher=self.config.teacher,
+                                  critic=self.config.critic, count=self.config.count, concurrency=self.config.concurrency,
+                                  max_attempts=self.config.max_attempts, seed=self.config.seed, round=round_,
+                                  weights=state["plan"]["weights"], focus=state["plan"]["focus"])
+        store = self.workspace.open_store()
+        summary, _, _ = self._generate(config, self.config.teacher, self.config.critic, store)
+        store.close()
+        console.print(f"accepted {summary['accepted']}, rejected {summary['rejected']} {summary['rejected_by_reason']}")
+        return {"round": round_, "current": {"round": round_, "started": time.time(), "generation_run": config.run_id,
+                                             "generation": summary, "plan": state["plan"]}}
+
+    def curate(self, state: CycleState) -> CycleState:
+        from evaluators.curation import curate, load_rows
+        from forge.export import example_row, export_jsonl
+
+        console.rule(f"[bold]round {state['round']}: curate")
+        out = self.round_dir(state["round"])
+        store = self.workspace.open_store()
+        accepted = out / "accepted.jsonl"
+        export_jsonl(store.accepted_examples(self.config.domain), accepted)
+        store.close()
+        eval_rows = [example_row(e) for split in ("feedback", "test") for e in self._heldout(state, split)]
+        train, validation, report = curate(load_rows(accepted), eval_rows, load_rows(self.config.grounding),
+                                           self.config.grounding_ratio, seed=self.config.seed)
+        for name, rows in (("train", train), ("validation", validation)):
+            (out / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        console.print(f"{report.input_rows} accepted -> {report.train_rows} train rows ({report.grounding_rows} "
+                      f"general English), {report.validation_rows} validation; removed {report.exact_duplicates} exact "
+                      f"and {report.near_duplicates} near duplicates, {report.contaminated} overlapping the evaluation sets")
+        console.print(f"category balance: {report.by_category}")
+        return {"current": {**state["current"], "curation": report.to_dict(), "train_file": str(out / "train.jsonl"),
+                            "validation_file": str(out / "validation.jsonl")}}
+
+    def baseline(self, state: CycleState) -> CycleState:
+        """The untrained student (round 0): built here for `tiny`, on this run's own text."""
+        from trainer.presets import load_preset
+
+        preset = load_preset(self.config.student, self.config.student_model)
+        base = preset.model
+        if preset.is_tiny:
+            from evaluators.curation import load_rows, row_text
+            from trainer.tiny import build_tiny_model
+
+            console.rule("[bold]building the tiny student")
+            texts = [row_text(r) for r in load_rows(state["current"]["train_file"])]
+            base = str(build_tiny_model(self.run_dir / "tiny_base", texts, seed=self.config.seed, **preset.tiny_shape))
+        console.rule("[bold]round 0: evaluating the untrained student")
+        scores = {split: self._score(base, state, split, self.round_dir(0)) for split in ("feedback", "test")}
+        return {"base": base, "baseline": scores}
+
+    def train(self, state: CycleState) -> CycleState:
+        from evaluators.curation import load_rows
+        from trainer.presets import load_preset
+        from trainer.sft import train_student
+
+        round_ = state["round"]
+        out = self.round_dir(round_)
+        preset = load_preset(self.config.student, self.config.student_model)
+        console.rule(f"[bold]round {round_}: train {preset.name} ({preset.method})")
+        if (out / "checkpoints").is_dir():
+            console.print(f"resuming training from its last checkpoint in {out / 'checkpoints'}")
+        result = train_student(preset, state["base"], load_rows(state["current"]["train_file"]),
+                               load_rows(state["current"]["validation_file"]), out, init_from=state.get("student"),
+                               epochs=self.config.epochs, seed=self.config.seed)
+        console.print(f"{result.steps} steps, loss {result.first_loss:.3f} -> {result.train_loss:.3f}, eval loss "
+                      f"{result.eval_loss if result.eval_loss is not None else '—'}, {result.tokens_per_s:.0f} tokens/s"
+                      + (f", resumed from {result.resumed_from}" if result.resumed_from else ""))
+        return {"student": result.model_dir, "current": {**state["current"], "training": asdict(result)}}
+
+    def _score(self, model_dir: str, state: CycleState, split: str, out: Path) -> dict:
+        from evaluators.harness import answer_with_transformers, score_answers, summarise
+
+        items = self._heldout(state, split)
+        scores = score_answers(items, answer_with_transformers(model_dir, items), self.domain.score_answer)
+        (out / f"eval_{split}.jsonl").write_text("".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in scores))
+        summary = summarise(scores)
+        console.print(f"{split}: {100 * summary['accuracy']:.1f}% of {summary['n']} "
+                      + " ".join(f"{c} {100 * a:.0f}%" for c, a in summary["by_category"].items()))
+        return summary
+
+    def evaluate(self, state: CycleState) -> CycleState:
+        console.rule(f"[bold]round {state['round']}: evaluate")
+        out = self.round_dir(state["round"])
+        scores = {split: self._score(state["student"], state, split, out) for split in ("feedback", "test")}
+        return {"current": {**state["current"], "scores": scores}}
+
+    def analyse(self, state: CycleState) -> CycleState:
+        """Failure analysis on the feedback set only: the next round gets more budget
+        for failing categories, and the failed questions as focus topics."""
+        out = self.round_dir(state["round"])
+        failures: dict[str, list[list[str]]] = {}
+        correct: dict[str, list[bool]] = {}
+        for line in (out / "eval_feedback.jsonl").read_text().splitlines():
+            item = json.loads(line)
+            correct.setdefault(item["category"], []).append(item["correct"])
+            if not item["correct"]:
+                failures.setdefault(item["category"], []).append([item["id"], item["question"]])
+        # A floor keeps every category in the mix; the rest follows the failure rate.
+        weights = {c: round(0.25 + 1 - sum(v) / len(v), 3) for c, v in sorted(correct.items())}
+        record = {**state["current"], "seconds": time.time() - state["current"]["started"]}
+        plan = {"weights": weights, "focus": {c: f[:8] for c, f in failures.items()}}
+        console.print(f"next round's plan: weights {weights}")
+        return {"history": state["history"] + [record], "plan": plan}
+
+    def report(self, state: CycleState) -> CycleState:
+        from forge.report import write_report
+
+        files = {"example store": str(self.workspace.store_path), "student": state["student"],
+                 "held-out items": str(self.run_dir / "heldout_*.jsonl"),
+                 "per-item evaluation": str(self.run_dir / "round_*/eval_*.jsonl"),
+                 "training data": str(self.run_dir / "round_*/train.jsonl")}
+        path = write_report(self.run_dir, asdict(self.config), state["baseline"], state["history"], files)
+        return {"report": str(path)}
+
+    # -- edges ---------------------------------------------------------------
+
+    @staticmethod
+    def after_curate(state: CycleState) -> str:
+        return "train" if state.get("base") else "baseline"
+
+    def after_analyse(self, state: CycleState) -> str:
+        history = state["history"]
+        if len(history) >= self.config.rounds:
+            return "report"
+        tests = [state["baseline"]["test"]["accuracy"]] + [h["scores"]["test"]["accuracy"] for h in history]
+        best_at = tests.index(max(tests))
+        if len(tests) - 1 - best_at >= self.config.patience:
+            console.print(f"test score has not improved for {self.config.patience} rounds: stopping")
+            return "report"
+        return "generate"
+
+    def graph(self, checkpointer):
+        graph = StateGraph(CycleState)
+        for name in ("setup", "generate", "curate", "baseline", "train", "evaluate", "analyse", "report"):
+            graph.add_node(name, getattr(self, name))
+        graph.add_edge(START, "setup")
+        graph.add_edge("setup", "generate")
+        graph.add_edge("generate", "curate")
+        graph.add_conditional_edges("curate", self.after_curate, ["baseline", "train"])
+        graph.add_edge("baseline", "train")
+        graph.add_edge("train", "evaluate")
+        graph.add_edge("evaluate", "analyse")
+        graph.add_conditional_edges("analyse", self.after_analyse, ["generate", "report"])
+        graph.add_edge("report", END)
+        return graph.compile(checkpointer=checkpointer)
+
+
+def run_cycle(config: CycleConfig, workspace) -> dict:
+    """Run the cycle to the end, resuming from the workspace's checkpoint if there is one."""
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    cycle = ImprovementCycle(config, workspace)
+    cycle.run_dir.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(workspace.root / "cycle_checkpoints.sqlite", check_same_thread=False)
+    graph = cycle.graph(SqliteSaver(connection))
+    thread = {"configurable": {"thread_id": config.run_id}, "recursion_limit": 10 * config.rounds + 20}
+    saved = graph.get_state(thread)
+    if saved.next:
+        console.print(f"[bold]resuming run {config.run_id} at {', '.join(saved.next)}")
+        state = graph.invoke(None, thread)
+    elif saved.values.get("report") and len(saved.values["history"]) >= config.rounds:
+        console.print(f"run {config.run_id} already finished")
+        state = saved.values
+    else:
+        state = graph.invoke({} if not saved.values else None, thread)
+    connection.close()
+    return state
+
+
+@app.command()
+def run(
+    domain: Annotated[str, typer.Option(help="Domain: cypher.")] = "cypher",
+    teacher: Annotated[str, typer.Option(help="Teacher spec: template | openai:<model>[@<base_url>] | llamacpp:<path.gguf>.")] = "template",
+    critic: Annotated[Optional[str], typer.Option(help="Critic spec; defaults to the teacher.")] = None,
+    student: Annotated[str, typer.Option(help="Student preset: tiny, qwen_0_5b, qwen_1_5b, phi3_mini, tinyllama_1b.")] = "tiny",
+    student_model: Annotated[Optional[str], typer.Option(help="Local path (or hub id) of the preset's weights.")] = None,
+    rounds: Annotated[int, typer.Option(min=1, help="Improvement rounds (generate -> train -> evaluate).")] = 3,
+    count: Annotated[int, typer.Option(min=1, help="Example slots generated per round.")] = 300,
+    heldout: Annotated[int, typer.Option(min=4, help="Held-out evaluation items (split into feedback and test).")] = 120,
+    grounding: Annotated[Path, typer.Option(help="JSONL of general examples mixed into training.")] = DEFAULT_GROUNDING,
+    grounding_ratio: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of general examples in training.")] = 0.2,
+    epochs: Annotated[Optional[float], typer.Option(help="Training epochs per round (default: the preset's).")] = None,
+    workspace: Annotated[Path, typer.Option(help="Directory for everything this run writes.")] = Path("workspace"),
+    graph: Annotated[str, typer.Option(help="Cypher domain: a Cypher script for kglite, or a bolt:// URI.")] = str(DEFAULT_GRAPH),
+    concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
+    max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed for generation, splits and training.")] = 0,
+    patience: Annotated[int, typer.Option(min=1, help="Stop after this many rounds without a better test score.")] = 2,
+    estimate_memory: Annotated[bool, typer.Option("--estimate-memory", help="Print what the student preset needs to train, and exit.")] = False,
+) -> None:
+    """Run the full improvement cycle: generate, curate, train, evaluate, analyse failures, repeat.
+
+    Rerunning the same command resumes where it stopped (a killed training resumes from its last checkpoint).
+    """
+    from evaluators.curation import load_rows
+    from forge.workspace import Workspace
+    from trainer.presets import estimate_memory_gib, load_preset
+
+    try:
+        preset = load_preset(student, student_model)
+        if estimate_memory:
+            estimate = estimate_memory_gib(preset)
+            console.print(f"{preset.name} ({preset.method}, {preset.model}): about {estimate['total']:.1f} GiB to train "
+                          f"(weights {estimate['weights']:.2f}, trainable state {estimate['trainable_state']:.2f}, "
+                          f"activations {estimate['activations']:.2f} at batch {preset.batch_size} x {preset.max_seq_len} tokens)")
+            return
+        ws = Workspace.check(workspace)
+        load_rows(grounding)
+        config = CycleConfig(domain=domain, source=graph, teacher=teacher, critic=critic or teacher, student=student,
+                             student_model=student_model, rounds=rounds, count=count, heldout=heldout,
+                             grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
+                             concurrency=concurrency, max_attempts=max_attempts, seed=seed, patience=patience)
+        cycle = ImprovementCycle(config, ws)
+        probe_teacher, probe_critic = make_teachers(cycle.domain, config.teacher, config.critic, ws, concurrency)
+
+        async def probe() -> None:
+            try:
+                await check_teachers(probe_teacher, probe_critic)
+            finally:
+                await close_teachers(probe_teacher, probe_critic)
+
+        asyncio.run(probe())
+        state = run_cycle(config, ws.create())
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    baseline, last = state["baseline"]["test"]["accuracy"], state["history"][-1]["scores"]["test"]["accuracy"]
+    console.rule("[bold green]done")
+    console.print(f"test execution accuracy: round 0 (untrained) {100 * baseline:.1f}% -> round "
+                  f"{state['history'][-1]['round']} {100 * last:.1f}%")
+    console.print(f"report:  {state['report']}\nstudent: {state['student']}\nexport:  python loop.py export-gguf {workspace}")
+
+
+@app.command("export-gguf")
+def export_gguf_command(
+    workspace: Annotated[Path, typer.Argument(help="A workspace written by `run`.")],
+    quant: Annotated[str, typer.Option(help="Quantization: f16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0.")] = "q4_k_m",
+    out: Annotated[Optional[Path], typer.Option(help="Output .gguf (default: models/<workspace>-<quant>.gguf).")] = None,
+    deploy_dir: Annotated[Optional[Path], typer.Option(help="Also copy the file here (where llama.cpp / NornicDB read models).")] = None,
+    student_dir: Annotated[Optional[Path], typer.Option(help="Export this student directory instead of the latest.")] = None,
+) -> None:
+    """Merge the latest trained student, convert it to GGUF with llama.cpp, quantize, and check it loads and generates."""
+    import shutil
+
+    from trainer.export import export_gguf
+
+    students = sorted((workspace / "runs").glob("*/round_*/student/config.json"), key=lambda p: p.stat().st_mtime)
+    students += sorted((workspace / "runs").glob("*/round_*/student/adapter_config.json"), key=lambda p: p.stat().st_mtime)
+    chosen = student_dir or (max(students, key=lambda p: p.stat().st_mtime).parent if students else None)
+    if chosen is None:
+        raise fail(f"no trained student under {workspace}/runs. Run `python loop.py run --workspace {workspace}` first.")
+    target = out or REPO / "models" / f"{workspace.resolve().name}-{quant}.gguf"
+    try:
+        result = export_gguf(chosen, target, quant)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"wrote {result.gguf} ({result.size_mib:.1f} MiB, {quant}) from {chosen}")
+    console.print(f"smoke test: {result.smoke_prompt!r} -> {result.smoke_output!r}", highlight=False)
+    if deploy_dir:
+        deploy_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(result.gguf, deploy_dir / result.gguf.name)
+        console.print(f"deployed to {deploy_dir / result.gguf.name}")
 
 
 def main() -> None:

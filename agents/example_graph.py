@@ -118,4 +118,6 @@ def build_example_graph(domain, teacher: Teacher, critic: Teacher, store: Store,
     graph.add_conditional_edges("verify", after_verify, ["repair", "decide"])
     graph.add_edge("repair", "generate")
     graph.add_edge("decide", END)
-    return graph.compile()
+    # checkpointer=False: never inherit the improvement cycle's checkpointer when
+    # run inside one of its nodes; slots are made durable by the store instead.
+    return graph.compile(checkpointer=False)

@@ -33,6 +33,8 @@ class GenerationConfig:
     seed: int = 0
     round: int = 0
     weights: dict[str, float] = field(default_factory=dict)  # category -> share; empty means equal
+    # category -> [[feedback item id, topic], ...]: what the student failed on last round
+    focus: dict[str, list[list[str]]] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -85,8 +87,12 @@ async def run_generation(domain, teacher: Teacher, critic: Teacher, store: Store
     async def worker() -> None:
         # One shared iterator: `next` runs between awaits, so no slot is taken twice.
         for slot in todo:
-            task = Task(slot=slot, category=schedule[slot], seed=f"{config.seed}:{config.round}:{slot}")
-            lineage = Lineage(run_id=run_id, round=config.round, slot=slot, teacher=teacher.spec, critic=critic.spec)
+            category = schedule[slot]
+            failures = config.focus.get(category) or [["", ""]]
+            motivated_by, topic = failures[slot % len(failures)]
+            task = Task(slot=slot, category=category, seed=f"{config.seed}:{config.round}:{slot}", focus=topic)
+            lineage = Lineage(run_id=run_id, round=config.round, slot=slot, teacher=teacher.spec, critic=critic.spec,
+                              motivated_by=motivated_by or None)
             state = await graph.ainvoke({"task": task, "lineage": lineage})
             lineage.finished_at = time.time()
             store.record(run_id, slot, state["example"], state["verdict"], lineage)

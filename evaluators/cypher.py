@@ -70,3 +70,26 @@ def verify_cypher(query: str, graph: GraphBackend) -> list[Check]:
 
 def verify_cypher_example(example: Example, graph: GraphBackend) -> list[Check]:
     return verify_cypher(example.payload["output"], graph)
+
+
+def _normalise(rows: list[dict], ordered: bool) -> list[tuple]:
+    """Rows as value tuples, column names ignored (a student may alias differently)."""
+    values = [tuple(round(v, 6) if isinstance(v, float) else v for v in row.values()) for row in rows]
+    return values if ordered else sorted(values, key=repr)
+
+
+def execution_match(reference: str, candidate: str, graph: GraphBackend) -> Check:
+    """Execution accuracy: the candidate returns the same rows as the reference
+    (in order when the reference has ORDER BY) and, for writes, makes the same changes."""
+    expected = graph.run(reference)
+    if not expected.ok:
+        raise ValueError(f"reference query fails on the test graph: {expected.error}")
+    got = graph.run(candidate)
+    if not got.ok:
+        return Check("execution_match", False, f"{got.error_kind} error: {got.error[:300]}", "student_query_error")
+    ordered = bool(re.search(r"\bORDER\s+BY\b", strip_strings(reference), re.IGNORECASE))
+    same_rows = _normalise(got.rows, ordered) == _normalise(expected.rows, ordered)
+    if same_rows and got.changes == expected.changes:
+        return Check("execution_match", True, f"{len(got.rows)} rows match")
+    return Check("execution_match", False, f"expected {len(expected.rows)} rows {expected.rows[:3]} changes "
+                 f"{expected.changes}, got {len(got.rows)} rows {got.rows[:3]} changes {got.changes}", "wrong_result")

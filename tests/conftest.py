@@ -77,3 +77,29 @@ def scripted_server(request):
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def demo_rows(cypher_domain):
+    """Verified template examples over the demo graph, as training rows."""
+    from agents.domains.cypher import Task
+    from forge.export import example_row
+
+    rows = []
+    for slot in range(140):
+        task = Task(slot, cypher_domain.categories[slot % len(cypher_domain.categories)], f"fixture:{slot}")
+        example = cypher_domain.to_example(task, cypher_domain.template_draft(task, 1))
+        if all(c.passed for c in cypher_domain.verify(example)):
+            rows.append(example_row(example))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, demo_rows):
+    """A `tiny` student (random Llama + SentencePiece tokenizer trained on demo rows)."""
+    from evaluators.curation import row_text
+    from trainer.presets import load_preset
+    from trainer.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", [row_text(r) for r in demo_rows],
+                            **load_preset("tiny").tiny_shape)

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from trainer import quiet_hub_progress
+
 SPECIAL_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 # Each turn is `<|role|>\ncontent<|end|>\n`; generation stops at <|end|>.
 CHAT_TEMPLATE = (
@@ -41,6 +43,7 @@ def build_tiny_model(out_dir: str | Path, texts: Iterable[str], *, vocab_size: i
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+    quiet_hub_progress()
     out = Path(out_dir)
     train_tokenizer(texts, out, vocab_size)
     (out / "tokenizer_config.json").write_text(json.dumps({

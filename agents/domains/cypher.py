@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluators.cypher import schema_names, verify_cypher_example
+from evaluators.cypher import execution_match, schema_names, verify_cypher_example
 from evaluators.graphdb import GraphBackend, strip_strings
 from forge.records import Check, Example
 
@@ -396,8 +396,10 @@ class CypherDomain:
             domain=self.name,
             category=task.category,
             format="instruction",
-            payload={"instruction": draft["question"].strip(), "input": self.schema_text, "output": draft["cypher"].strip()},
-            metadata={"graph": self.graph.name},
+            # The schema is the same for every example of a graph: it is metadata,
+            # and the student learns one graph's questions rather than re-reading it.
+            payload={"instruction": draft["question"].strip(), "input": "", "output": draft["cypher"].strip()},
+            metadata={"graph": self.graph.name, "schema": self.schema_text},
         )
 
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
@@ -425,6 +427,10 @@ class CypherDomain:
 
     def verify(self, example: Example) -> list[Check]:
         return verify_cypher_example(example, self.graph)
+
+    def score_answer(self, example: Example, answer: str) -> Check:
+        """Execution accuracy of a student's answer against the reference query."""
+        return execution_match(example.payload["output"], answer, self.graph)
 
 
 _NEW_WORDS = ("Aurora", "Basil", "Cobalt", "Delta", "Ember", "Fable", "Granite", "Harlow", "Indigo", "Juniper",

@@ -1,0 +1,187 @@
+"""Curation between generation and training.
+
+validate every row (file, line, what is wrong) -> drop exact and near
+duplicates (MinHash LSH) -> drop rows that overlap the evaluation sets
+(n-gram decontamination) -> mix in general-English grounding examples ->
+split off a validation set -> report the category balance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forge.errors import InputError
+
+NEAR_DUPLICATE_JACCARD = 0.9
+CONTAMINATION_NGRAM = 8
+# Template questions share long fixed phrasing, so at half overlap rows whose
+# values (and so answers) differ were flagged; at 0.8 only rows that differ in
+# a detail (a LIMIT, one word) from an evaluation item are.
+CONTAMINATION_SHARE = 0.8
+
+
+def row_problems(row: Any) -> list[str]:
+    """What is wrong with one training row, in words; empty when it is valid."""
+    if not isinstance(row, dict):
+        return [f"expected a JSON object, got {type(row).__name__}"]
+    if "messages" in row and row.get("format", "messages") == "messages":
+        messages = row["messages"]
+        if not isinstance(messages, list) or not messages:
+            return ["'messages' must be a non-empty list of {role, content}"]
+        problems = []
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") \
+                    or not isinstance(m.get("content"), str):
+                problems.append(f"messages[{i}] must be {{\"role\": system|user|assistant, \"content\": string}}")
+        if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
+            problems.append("no assistant turn to learn from")
+        return problems
+    problems = []
+    for key in ("instruction", "output"):
+        if not isinstance(row.get(key), str) or not row.get(key, "").strip():
+            problems.append(f"'{key}' must be a non-empty string")
+    if "input" in row and not isinstance(row["input"], str):
+        problems.append("'input' must be a string")
+    if not problems and row.get("format") not in (None, "instruction"):
+        problems.append(f"'format' is {row['format']!r} but the row has instruction/output fields")
+    return problems
+
+
+def load_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSONL file of rows; every problem in it is reported at once, as file:line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    rows, problems = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        found = row_problems(row)
+        problems += [f"{path}:{number}: {p}" for p in found]
+        if not found:
+            rows.append(row)
+    if problems:
+        shown = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise InputError(f"{len(problems)} invalid rows in {path}:\n  {shown}\n"
+                         "Each row needs instruction/output strings, or messages: [{role, content}, ...].")
+    return rows
+
+
+def row_text(row: dict[str, Any]) -> str:
+    if "messages" in row and "instruction" not in row:
+        return "\n".join(m["content"] for m in row["messages"])
+    return "\n".join((row["instruction"], row.get("input", ""), row["output"]))
+
+
+def _words(text: str) -> list[str]:
+    """Lower-cased words; punctuation is dropped so a missing '?' changes nothing."""
+    return re.findall(r"\w+", text.lower())
+
+
+def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)} or {tuple(words)}
+
+
+def drop_duplicates(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, int]:
+    """Exact duplicates (normalised text), then near duplicates (MinHash LSH over word 3-grams)."""
+    from datasketch import MinHash, MinHashLSH
+
+    seen: set[str] = set()
+    exact: list[dict[str, Any]] = []
+    for row in rows:
+        key = " ".join(_words(row_text(row)))
+        if key not in seen:
+            seen.add(key)
+            exact.append(row)
+    # LSH only proposes candidates, and near its threshold it misses pairs by
+    # chance; so it looks wider and the exact Jaccard of the shingles decides.
+    lsh = MinHashLSH(threshold=NEAR_DUPLICATE_JACCARD - 0.15, num_perm=128)
+    shingles: list[set[tuple[str, ...]]] = []
+    kept = []
+    for row in exact:
+        grams = _ngrams(_words(row_text(row)), 3)
+        signature = MinHash(num_perm=128, seed=1)
+        for gram in grams:
+            signature.update(" ".join(gram).encode())
+        if any(len(grams & shingles[j]) / len(grams | shingles[j]) >= NEAR_DUPLICATE_JACCARD
+               for j in lsh.query(signature)):
+            continue
+        lsh.insert(len(shingles), signature)
+        shingles.append(grams)
+        kept.append(row)
+    return kept, len(rows) - len(exact), len(exact) - len(kept)
+
+
+def decontaminate(rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Drop a row whose prompt equals an evaluation prompt, or when most (CONTAMINATION_SHARE)
+    of its word 8-grams occur in the evaluation items (prompt and reference answer)."""
+    eval_prompts = {" ".join(_words(r.get("instruction", ""))) for r in eval_rows}
+    eval_grams: set[tuple[str, ...]] = set()
+    for r in eval_rows:
+        eval_grams |= _ngrams(_words(row_text(r)), CONTAMINATION_NGRAM)
+    kept = []
+    for row in rows:
+        grams = _ngrams(_words(row_text(row)), CONTAMINATION_NGRAM)
+        if " ".join(_words(row.get("instruction", ""))) in eval_prompts \
+                or len(grams & eval_grams) >= CONTAMINATION_SHARE * len(grams):
+            continue
+        kept.append(row)
+    return kept, len(rows) - len(kept)
+
+
+def _stable_fraction(row: dict[str, Any]) -> float:
+    return int(hashlib.sha256(row_text(row).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+@dataclass
+class CurationReport:
+    input_rows: int = 0
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    contaminated: int = 0
+    grounding_rows: int = 0
+    train_rows: int = 0
+    validation_rows: int = 0
+    by_category: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def curate(rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]], grounding: list[dict[str, Any]],
+           grounding_ratio: float = 0.2, validation_share: float = 0.1,
+           seed: int = 0) -> tuple[list[dict[str, Any]], list[dict[str, Any]], CurationReport]:
+    """Return (train rows, validation rows, report). `grounding_ratio` is the share of
+    general examples in the final training set (0.2-0.3 is the usual mix)."""
+    if not 0 <= grounding_ratio < 1:
+        raise InputError(f"grounding ratio {grounding_ratio} must be in [0, 1); 0.2-0.3 is typical")
+    report = CurationReport(input_rows=len(rows))
+    unique, report.exact_duplicates, report.near_duplicates = drop_duplicates(rows)
+    clean, report.contaminated = decontaminate(unique, eval_rows)
+    validation = [r for r in clean if _stable_fraction(r) < validation_share]
+    train = [r for r in clean if _stable_fraction(r) >= validation_share]
+    wanted = round(grounding_ratio / (1 - grounding_ratio) * len(train)) if grounding else 0
+    rng = random.Random(seed)
+    # Repeat the (small) grounding set only as often as the ratio needs.
+    pool = grounding * (wanted // len(grounding) + 1) if grounding else []
+    mixed = rng.sample(pool, wanted)
+    report.grounding_rows = len(mixed)
+    train = train + mixed
+    rng.shuffle(train)
+    report.train_rows, report.validation_rows = len(train), len(validation)
+    report.by_category = dict(sorted(Counter(r.get("category", "unknown") for r in train).items()))
+    return train, validation, report

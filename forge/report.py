@@ -1,0 +1,92 @@
+"""The per-run report: a Markdown page with a table per round, the scores per
+category, PNG plots (score by round, by category), and where every file is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def plot_scores(run_dir: Path, baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = [0] + [h["round"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for split in ("feedback", "test"):
+        ax.plot(rounds, [baseline[split]["accuracy"]] + [h["scores"][split]["accuracy"] for h in history],
+                marker="o", label=f"{split} set")
+    ax.set(xlabel="round (0 = untrained student)", ylabel="accuracy", title="Score by round", ylim=(0, 1))
+    ax.set_xticks(rounds)
+    ax.legend()
+    fig.tight_layout()
+    by_round = run_dir / "score_by_round.png"
+    fig.savefig(by_round, dpi=120)
+    plt.close(fig)
+
+    categories = sorted(baseline["test"]["by_category"])
+    fig, ax = plt.subplots(figsize=(max(6, len(categories) * 1.1), 3.8))
+    width = 0.8 / len(rounds)
+    series = [baseline["test"]["by_category"]] + [h["scores"]["test"]["by_category"] for h in history]
+    for i, (r, scores) in enumerate(zip(rounds, series)):
+        ax.bar([c + i * width for c in range(len(categories))], [scores.get(c, 0.0) for c in categories], width,
+               label=f"round {r}")
+    ax.set_xticks([c + width * (len(rounds) - 1) / 2 for c in range(len(categories))], categories, rotation=30, ha="right")
+    ax.set(ylabel="test accuracy", title="Test score by category", ylim=(0, 1))
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    by_category = run_dir / "score_by_category.png"
+    fig.savefig(by_category, dpi=120)
+    plt.close(fig)
+    return [by_round, by_category]
+
+
+def write_report(run_dir: Path, config: dict[str, Any], baseline: dict[str, Any], history: list[dict[str, Any]],
+                 files: dict[str, str]) -> Path:
+    plots = plot_scores(run_dir, baseline, history)
+    lines = [f"# DomainForge run `{run_dir.name}`", "",
+             "| setting | value |", "|---|---|"]
+    lines += [f"| {k} | `{v}` |" for k, v in config.items()]
+    lines += ["", "## Rounds", "",
+              "| round | generated | accepted | rejected (by reason) | train rows | train loss (first → last) | "
+              "eval loss | feedback score | test score | tokens in/out | time |",
+              "|---|---|---|---|---|---|---|---|---|---|---|",
+              f"| 0 (untrained) | | | | | | | {_pct(baseline['feedback']['accuracy'])} | "
+              f"{_pct(baseline['test']['accuracy'])} | | |"]
+    for h in history:
+        g, t = h["generation"], h["training"]
+        reasons = ", ".join(f"{k}: {v}" for k, v in g["rejected_by_reason"].items()) or "none"
+        lines.append(
+            f"| {h['round']} | {g['accepted'] + g['rejected']} | {g['accepted']} | {g['rejected']} ({reasons}) | "
+            f"{h['curation']['train_rows']} | {_num(t['first_loss'])} → {_num(t['train_loss'])} | {_num(t['eval_loss'])} | "
+            f"{_pct(h['scores']['feedback']['accuracy'])} | {_pct(h['scores']['test']['accuracy'])} | "
+            f"{g['tokens_in']}/{g['tokens_out']} | {h['seconds']:.0f}s |")
+    categories = sorted(baseline["test"]["by_category"])
+    lines += ["", "## Test score by category", "", "| category | round 0 | " +
+              " | ".join(f"round {h['round']}" for h in history) + " |",
+              "|---|---|" + "---|" * len(history)]
+    for c in categories:
+        lines.append(f"| {c} | {_pct(baseline['test']['by_category'].get(c))} | " +
+                     " | ".join(_pct(h["scores"]["test"]["by_category"].get(c)) for h in history) + " |")
+    lines += ["", "## Generation plan by round", "",
+              "Each round after the first shifts the budget toward the categories the student failed on the "
+              "feedback set (never the test set), and passes the failed topics to the teacher.", ""]
+    for h in history:
+        weights = ", ".join(f"{c} {w:.2f}" for c, w in sorted(h["plan"]["weights"].items())) or "equal"
+        focus = sum(len(v) for v in h["plan"]["focus"].values())
+        lines.append(f"- round {h['round']}: weights {weights}; {focus} failed feedback items as focus topics")
+    lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
+    lines += ["", "## Files", ""] + [f"- {name}: `{path}`" for name, path in files.items()]
+    report = run_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report
