@@ -35,6 +35,7 @@ from langgraph.graph import END, START, StateGraph
 from forge.errors import InputError
 from forge.native import ensure_static_tls_room
 from forge.records import content_hash
+from sandbox.limits import SandboxError
 
 REPO = Path(__file__).resolve().parent
 DEFAULT_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
@@ -586,6 +587,42 @@ def export_gguf_command(
         deploy_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(result.gguf, deploy_dir / result.gguf.name)
         console.print(f"deployed to {deploy_dir / result.gguf.name}")
+
+
+# -- sandbox -----------------------------------------------------------------
+
+sandbox_app = typer.Typer(help="The code sandbox: build its image, check it works.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("build-image")
+def sandbox_build_image(
+    tag: Annotated[str, typer.Option(help="Image tag the Docker back end uses.")] = "domainforge-sandbox:latest",
+    offline: Annotated[bool, typer.Option(help="Skip the Dockerfile and build from a debootstrap root file system.")] = False,
+) -> None:
+    """Build the sandbox image (python3 + pytest, user 1000): from sandbox/Dockerfile where a registry
+    is reachable, otherwise offline from a debootstrap root file system (also used by bubblewrap)."""
+    from sandbox.image import build_image
+
+    try:
+        how = build_image(tag, offline=offline)
+    except SandboxError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"built {tag} from {how}")
+
+
+@sandbox_app.command("check")
+def sandbox_check(backend: Annotated[str, typer.Option(help="docker or bwrap.")] = "docker") -> None:
+    """Run one small task in the sandbox and show the result."""
+    from sandbox import open_sandbox
+
+    try:
+        with open_sandbox(backend, size=1) as box:
+            result = box.run({"check.py": "import sys, os\nprint(sys.version.split()[0], os.getuid())\n"},
+                             ["python3", "check.py"])
+    except SandboxError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{backend}: {result.describe()}", highlight=False)
 
 
 def main() -> None:

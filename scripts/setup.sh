@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
 # Set up everything DomainForge needs on a fresh Debian/Ubuntu machine with
-# Python 3.11: a virtual environment in .venv with every Python dependency,
-# llama-cpp-python compiled from source included. Safe to run again: it only
-# redoes the pip step when pyproject.toml changed.
+# Python 3.11: system packages (Docker engine, bubblewrap, debootstrap), a
+# running Docker engine, the sandbox image, and a virtual environment in .venv
+# with every Python dependency (llama-cpp-python compiled from source). Safe to
+# run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=""
+command -v dockerd >/dev/null || missing="$missing docker.io"
+command -v bwrap >/dev/null || missing="$missing bubblewrap"
+command -v debootstrap >/dev/null || missing="$missing debootstrap"
+if [ -n "$missing" ]; then
+    echo "==> installing system packages:$missing"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+    echo "==> starting the Docker engine"
+    # vfs works on any file system (overlay does not nest); no iptables or bridge:
+    # sandbox containers run with --network none.
+    as_root sh -c 'nohup dockerd --storage-driver=vfs --iptables=false --bridge=none >/var/log/domainforge-dockerd.log 2>&1 &'
+    for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { echo "the Docker engine did not start; see /var/log/domainforge-dockerd.log" >&2; exit 1; }
+fi
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -23,4 +45,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --quiet -e ".[llamacpp,train,dev]"
     echo "$want" > "$stamp"
 fi
-echo "==> environment ready: .venv"
+
+if ! docker image inspect domainforge-sandbox:latest >/dev/null 2>&1 || [ ! -d "${DOMAINFORGE_SANDBOX_ROOTFS:-$HOME/.cache/domainforge/sandbox-rootfs}/work" ]; then
+    echo "==> building the sandbox image (offline from debootstrap when no registry answers)"
+    as_root .venv/bin/python loop.py sandbox build-image
+fi
+echo "==> environment ready: .venv, Docker engine, sandbox image"

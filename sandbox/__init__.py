@@ -1,0 +1,23 @@
+"""Isolated execution. One interface, `run(files, command, limits) -> RunResult`,
+two back ends: a warm Docker container pool, and bubblewrap for hosts without Docker."""
+
+from __future__ import annotations
+
+from sandbox.limits import Limits, RunResult, SandboxError
+
+__all__ = ["Limits", "RunResult", "SandboxError", "open_sandbox", "BACKENDS"]
+
+BACKENDS = ("docker", "bwrap")
+
+
+def open_sandbox(backend: str = "docker", *, image: str | None = None, size: int = 2, limits: Limits = Limits()):
+    """A sandbox back end by name; raises SandboxError saying how to fix a missing piece."""
+    if backend == "docker":
+        from sandbox.docker_pool import DEFAULT_IMAGE, DockerPool
+
+        return DockerPool(image or DEFAULT_IMAGE, size=size, limits=limits)
+    if backend == "bwrap":
+        from sandbox.bwrap import BubblewrapSandbox
+
+        return BubblewrapSandbox(limits=limits)
+    raise SandboxError(f"unknown sandbox back end {backend!r}: choose docker or bwrap")

@@ -1,0 +1,128 @@
+"""Containment: every hostile task is stopped, and the same sandbox then runs
+a normal task correctly. Against the real Docker pool and real bubblewrap."""
+
+import os
+
+import pytest
+
+from sandbox.limits import Limits
+from tests.sandbox_backends import open_or_skip
+
+LIMITS = Limits(timeout_s=3, memory_mb=128, pids=32, output_bytes=4096)
+NORMAL = ({"solution.py": "def add(a, b):\n    return a + b\n",
+           "test_solution.py": "from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"},
+          ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_solution.py"])
+
+
+@pytest.fixture(scope="module", params=["docker", "bwrap"])
+def sandbox(request):
+    box = open_or_skip(request.param, LIMITS)
+    yield box
+    box.close()
+
+
+def run_py(sandbox, code: str):
+    return sandbox.run({"task.py": code}, ["python3", "task.py"])
+
+
+def then_a_normal_task_passes(sandbox):
+    result = sandbox.run(*NORMAL)
+    assert result.exit_code == 0 and "1 passed" in result.stdout, result
+
+
+def test_a_normal_task_passes(sandbox):
+    then_a_normal_task_passes(sandbox)
+
+
+def test_fork_bomb(sandbox):
+    result = run_py(sandbox, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n")
+    assert result.timed_out or result.exit_code != 0
+    then_a_normal_task_passes(sandbox)
+
+
+def test_memory_bomb(sandbox):
+    result = run_py(sandbox, "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024 * 1024))\n")
+    assert result.exit_code != 0 and not result.timed_out
+    assert result.killed_for_memory or "MemoryError" in result.stderr
+    then_a_normal_task_passes(sandbox)
+
+
+def test_infinite_loop(sandbox):
+    result = run_py(sandbox, "while True:\n    pass\n")
+    assert result.timed_out and result.duration_s < LIMITS.timeout_s + 2
+    then_a_normal_task_passes(sandbox)
+
+
+def test_sleeping_past_the_timeout(sandbox):
+    result = run_py(sandbox, "import time\ntime.sleep(60)\n")
+    assert result.timed_out
+    then_a_normal_task_passes(sandbox)
+
+
+def test_flood_of_output(sandbox):
+    result = run_py(sandbox, "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n")
+    assert result.truncated and len(result.stdout) <= LIMITS.output_bytes
+    then_a_normal_task_passes(sandbox)
+
+
+def test_network_connection(sandbox):
+    result = run_py(sandbox, "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=2)\nprint('CONNECTED')\n")
+    assert result.exit_code != 0 and "CONNECTED" not in result.stdout
+    result = run_py(sandbox, "import socket\nsocket.create_connection(('93.184.216.34', 80), timeout=2)\nprint('CONNECTED')\n")
+    assert result.exit_code != 0 and "CONNECTED" not in result.stdout
+    then_a_normal_task_passes(sandbox)
+
+
+def test_writing_outside_the_work_dir(sandbox):
+    for target in ("/etc/owned", "/tmp/owned", "/usr/lib/owned", "/home/owned"):
+        result = run_py(sandbox, f"open({target!r}, 'w').write('x')\n")
+        assert result.exit_code != 0 and ("Read-only" in result.stderr or "Permission" in result.stderr), result
+    then_a_normal_task_passes(sandbox)
+
+
+def test_reading_the_hosts_environment_and_files(sandbox, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOMAINFORGE_HOST_SECRET", "hunter2")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host-only")
+    result = run_py(sandbox, "import os\nprint(sorted(os.environ.items()))\n"
+                             f"print(os.path.exists({str(secret)!r}), os.path.exists('/root'), os.getuid())\n")
+    assert result.exit_code == 0, result
+    assert "hunter2" not in result.stdout and "DOMAINFORGE_HOST_SECRET" not in result.stdout
+    assert "False" in result.stdout.splitlines()[-1] and result.stdout.split()[-1] == "1000"
+    then_a_normal_task_passes(sandbox)
+
+
+def test_stray_processes_do_not_outlive_their_task(sandbox):
+    result = sandbox.run({}, ["sh", "-c", "sleep 300 & echo started"])
+    assert result.stdout.strip() == "started" and not result.timed_out
+    check = sandbox.run({}, ["sh", "-c", "ps -eo comm 2>/dev/null | grep -c sleep || ls /proc | grep -c '^[0-9]'"])
+    assert "sleep 300" not in check.stdout
+    then_a_normal_task_passes(sandbox)
+
+
+def test_no_capabilities_and_no_root(sandbox):
+    result = run_py(sandbox, "import os\nstatus = open('/proc/self/status').read()\n"
+                             "print(os.getuid(), status.split('CapEff:')[1].split()[0])\n")
+    uid, caps = result.stdout.split()
+    assert uid == "1000" and int(caps, 16) == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may create cgroups for the bwrap back end")
+def test_bwrap_leaves_no_cgroups_behind():
+    from pathlib import Path
+
+    box = open_or_skip("bwrap", LIMITS)
+    box.run({}, ["true"])
+    assert not [p for p in Path("/sys/fs/cgroup").glob("*/domainforge-*")]
+
+
+def test_a_missing_image_says_how_to_build_it():
+    from sandbox import SandboxError
+    from sandbox.docker_pool import DockerPool
+
+    try:
+        DockerPool("domainforge-sandbox:does-not-exist", size=1)
+    except SandboxError as exc:
+        assert "python loop.py sandbox build-image" in str(exc) or "cannot reach the Docker engine" in str(exc)
+    else:
+        pytest.fail("a missing image must be refused")
