@@ -40,6 +40,18 @@ from sandbox.limits import SandboxError
 REPO = Path(__file__).resolve().parent
 DEFAULT_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
 DEFAULT_GROUNDING = REPO / "data" / "general" / "english.jsonl"
+DEFAULT_REPO = REPO / "data" / "coding" / "demo_repo"
+
+
+def domain_source(domain: str, graph: str, repo: Path) -> str:
+    """What a domain generates from: the Cypher graph, or the code repository."""
+    return str(repo.resolve()) if domain == "coding" else graph
+
+
+def open_domain(domain: str, source: str, sandbox: str):
+    from agents.domains import load_domain
+
+    return load_domain(domain, {"graph": source, "repo": source, "sandbox": sandbox})
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -92,17 +104,20 @@ async def generate_with_progress(domain, teacher, critic, store, config):
     return store.summary(config.run_id), progress, time.perf_counter() - started
 
 
-async def _generate(domain_name: str, source: str, teacher_spec: str, critic_spec: str, count: int,
+async def _generate(domain_name: str, source: str, sandbox: str, teacher_spec: str, critic_spec: str, count: int,
                     workspace_path: Path, concurrency: int, max_attempts: int, seed: int, timeout_s: float) -> None:
-    from agents.domains import load_domain
     from agents.generation import GenerationConfig
     from forge.workspace import Workspace
 
     # Everything that can be wrong with the input is checked before the
     # workspace is touched, so a bad command leaves nothing half-written.
     workspace = Workspace.check(workspace_path)
-    domain = load_domain(domain_name, {"graph": source})
-    teacher, critic = make_teachers(domain, teacher_spec, critic_spec, workspace, concurrency, timeout_s)
+    domain = open_domain(domain_name, source, sandbox)
+    try:
+        teacher, critic = make_teachers(domain, teacher_spec, critic_spec, workspace, concurrency, timeout_s)
+    except InputError:
+        domain.close()
+        raise
     try:
         await check_teachers(teacher, critic)
         store = workspace.create().open_store()
@@ -113,6 +128,7 @@ async def _generate(domain_name: str, source: str, teacher_spec: str, critic_spe
         store.close()
     finally:
         await close_teachers(teacher, critic)
+        domain.close()
 
 
 def print_summary(summary: dict, workspace: Path, run_id: str, progress, elapsed: float) -> None:
@@ -133,12 +149,14 @@ def print_summary(summary: dict, workspace: Path, run_id: str, progress, elapsed
 
 @app.command()
 def generate(
-    domain: Annotated[str, typer.Option(help="Domain to generate for: cypher.")] = "cypher",
+    domain: Annotated[str, typer.Option(help="Domain to generate for: cypher or coding.")] = "cypher",
     teacher: Annotated[str, typer.Option(help="Teacher spec: template | openai:<model>[@<base_url>] | llamacpp:<path.gguf>.")] = "template",
     critic: Annotated[Optional[str], typer.Option(help="Critic spec (same forms as --teacher); defaults to the teacher.")] = None,
     count: Annotated[int, typer.Option(min=1, help="Number of example slots in this run.")] = 100,
     workspace: Annotated[Path, typer.Option(help="Directory for the store, teacher cache and exports.")] = Path("workspace"),
     graph: Annotated[str, typer.Option(help="Cypher domain: a Cypher script to load into kglite, or a bolt:// URI.")] = str(DEFAULT_GRAPH),
+    repo: Annotated[Path, typer.Option(help="Coding domain: the Python repository whose documented functions are used.")] = DEFAULT_REPO,
+    sandbox: Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")] = "docker",
     concurrency: Annotated[int, typer.Option(min=1, help="Examples (and teacher calls) in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example before rejecting it.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for template choices; part of the run id.")] = 0,
@@ -149,7 +167,8 @@ def generate(
     Rerunning the same command resumes the run: finished slots are kept and only the rest run.
     """
     try:
-        asyncio.run(_generate(domain, graph, teacher, critic or teacher, count, workspace, concurrency, max_attempts, seed, timeout))
+        asyncio.run(_generate(domain, domain_source(domain, graph, repo), sandbox, teacher, critic or teacher, count,
+                              workspace, concurrency, max_attempts, seed, timeout))
     except InputError as exc:
         raise fail(str(exc)) from None
 
@@ -225,6 +244,7 @@ def export(
 class CycleConfig:
     domain: str
     source: str
+    sandbox: str
     teacher: str
     critic: str
     student: str
@@ -242,8 +262,9 @@ class CycleConfig:
 
     @property
     def run_id(self) -> str:
-        # rounds and patience only say when to stop: a longer run continues the same one.
-        key = {k: v for k, v in asdict(self).items() if k not in ("rounds", "patience", "concurrency")}
+        # rounds and patience only say when to stop (a longer run continues the same
+        # one); concurrency and the sandbox back end do not change what is produced.
+        key = {k: v for k, v in asdict(self).items() if k not in ("rounds", "patience", "concurrency", "sandbox")}
         return f"{self.domain}-{self.student}-{content_hash(key, 8)}"
 
 
@@ -272,10 +293,12 @@ class ImprovementCycle:
     @property
     def domain(self):
         if self._domain is None:
-            from agents.domains import load_domain
-
-            self._domain = load_domain(self.config.domain, {"graph": self.config.source})
+            self._domain = open_domain(self.config.domain, self.config.source, self.config.sandbox)
         return self._domain
+
+    def close(self) -> None:
+        if self._domain is not None:
+            self._domain.close()
 
     def round_dir(self, round_: int) -> Path:
         path = self.run_dir / f"round_{round_}"
@@ -471,13 +494,13 @@ class ImprovementCycle:
         return graph.compile(checkpointer=checkpointer)
 
 
-def run_cycle(config: CycleConfig, workspace) -> dict:
+def run_cycle(cycle: ImprovementCycle) -> dict:
     """Run the cycle to the end, resuming from the workspace's checkpoint if there is one."""
     import sqlite3
 
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    cycle = ImprovementCycle(config, workspace)
+    config, workspace = cycle.config, cycle.workspace
     cycle.run_dir.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(workspace.root / "cycle_checkpoints.sqlite", check_same_thread=False)
     graph = cycle.graph(SqliteSaver(connection))
@@ -497,7 +520,7 @@ def run_cycle(config: CycleConfig, workspace) -> dict:
 
 @app.command()
 def run(
-    domain: Annotated[str, typer.Option(help="Domain: cypher.")] = "cypher",
+    domain: Annotated[str, typer.Option(help="Domain: cypher or coding.")] = "cypher",
     teacher: Annotated[str, typer.Option(help="Teacher spec: template | openai:<model>[@<base_url>] | llamacpp:<path.gguf>.")] = "template",
     critic: Annotated[Optional[str], typer.Option(help="Critic spec; defaults to the teacher.")] = None,
     student: Annotated[str, typer.Option(help="Student preset: tiny, qwen_0_5b, qwen_1_5b, phi3_mini, tinyllama_1b.")] = "tiny",
@@ -510,6 +533,8 @@ def run(
     epochs: Annotated[Optional[float], typer.Option(help="Training epochs per round (default: the preset's).")] = None,
     workspace: Annotated[Path, typer.Option(help="Directory for everything this run writes.")] = Path("workspace"),
     graph: Annotated[str, typer.Option(help="Cypher domain: a Cypher script for kglite, or a bolt:// URI.")] = str(DEFAULT_GRAPH),
+    repo: Annotated[Path, typer.Option(help="Coding domain: the Python repository whose documented functions are used.")] = DEFAULT_REPO,
+    sandbox: Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")] = "docker",
     concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for generation, splits and training.")] = 0,
@@ -534,21 +559,25 @@ def run(
             return
         ws = Workspace.check(workspace)
         load_rows(grounding)
-        config = CycleConfig(domain=domain, source=graph, teacher=teacher, critic=critic or teacher, student=student,
+        config = CycleConfig(domain=domain, source=domain_source(domain, graph, repo), sandbox=sandbox, teacher=teacher, critic=critic or teacher, student=student,
                              student_model=student_model, rounds=rounds, count=count, heldout=heldout,
                              grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
                              concurrency=concurrency, max_attempts=max_attempts, seed=seed, patience=patience)
         cycle = ImprovementCycle(config, ws)
-        probe_teacher, probe_critic = make_teachers(cycle.domain, config.teacher, config.critic, ws, concurrency)
 
-        async def probe() -> None:
+        async def probe_teachers() -> None:
+            teacher_, critic_ = make_teachers(cycle.domain, config.teacher, config.critic, ws, concurrency)
             try:
-                await check_teachers(probe_teacher, probe_critic)
+                await check_teachers(teacher_, critic_)
             finally:
-                await close_teachers(probe_teacher, probe_critic)
+                await close_teachers(teacher_, critic_)
 
-        asyncio.run(probe())
-        state = run_cycle(config, ws.create())
+        try:
+            asyncio.run(probe_teachers())
+            ws.create()
+            state = run_cycle(cycle)
+        finally:
+            cycle.close()
     except InputError as exc:
         raise fail(str(exc)) from None
     baseline, last = state["baseline"]["test"]["accuracy"], state["history"][-1]["scores"]["test"]["accuracy"]

@@ -11,6 +11,7 @@ each finished slot durably, so after a crash only in-flight slots re-run.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -75,7 +76,12 @@ def build_example_graph(domain, teacher: Teacher, critic: Teacher, store: Store,
 
     async def verify(state: ExampleState) -> ExampleState:
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
-        checks = list(state["checks"]) + domain.verify(example)
+        # Sandboxed verification blocks for tens of milliseconds: off the event loop.
+        # (kglite is single-threaded, so in-process verifiers stay on it.)
+        if getattr(domain, "blocking_verify", False):
+            checks = list(state["checks"]) + await asyncio.to_thread(domain.verify, example)
+        else:
+            checks = list(state["checks"]) + domain.verify(example)
         if example.id in claimed or store.is_accepted(example.id):
             checks.append(Check("novel", False, f"example {example.id} is already accepted in this workspace", "duplicate"))
         else:

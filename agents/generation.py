@@ -74,7 +74,8 @@ async def run_generation(domain, teacher: Teacher, critic: Teacher, store: Store
     """Fill every unfinished slot of the run; return what was done."""
     run_id = config.run_id
     store.start_run(run_id, config.domain, asdict(config))
-    schedule = category_schedule(domain.categories, config.weights, config.count)
+    weights = config.weights or getattr(domain, "default_weights", {})
+    schedule = category_schedule(domain.categories, weights, config.count)
     finished = store.finished_slots(run_id)
     todo = iter([slot for slot in range(config.count) if slot not in finished])
     progress = RunProgress(total=config.count, skipped=len(finished & set(range(config.count))))

@@ -15,8 +15,29 @@ def _cypher(options: dict[str, Any]):
     return CypherDomain(open_graph(options["graph"]))
 
 
+def _coding(options: dict[str, Any]):
+    from pathlib import Path
+
+    from agents.domains.coding import CodingDomain
+    from sandbox import SandboxError, open_sandbox
+
+    repo = Path(options["repo"])
+    if not repo.is_dir():
+        raise InputError(f"--repo {repo} is not a directory. Point it at a Python repository.")
+    try:
+        sandbox = open_sandbox(options.get("sandbox", "docker"), size=options.get("sandbox_size", 2))
+    except SandboxError as exc:
+        raise InputError(str(exc)) from exc
+    try:
+        return CodingDomain(repo, sandbox)
+    except InputError:
+        sandbox.close()
+        raise
+
+
 DOMAINS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "cypher": _cypher,
+    "coding": _coding,
 }
 
 

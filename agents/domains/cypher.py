@@ -428,6 +428,9 @@ class CypherDomain:
     def verify(self, example: Example) -> list[Check]:
         return verify_cypher_example(example, self.graph)
 
+    def close(self) -> None:
+        self.graph.close()
+
     def score_answer(self, example: Example, answer: str) -> Check:
         """Execution accuracy of a student's answer against the reference query."""
         return execution_match(example.payload["output"], answer, self.graph)

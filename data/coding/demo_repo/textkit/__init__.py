@@ -1,0 +1,1 @@
+"""textkit: small text, number and sequence helpers."""

@@ -1,0 +1,147 @@
+"""Verify coding examples by running them in the sandbox.
+
+- an implementation passes its tests, and the tests fail on at least one
+  mutant of it (tests that assert nothing are worthless);
+- a bug-fix pair counts only if the buggy code fails and the fix passes;
+- generated tests pass on the code and kill at least one mutant;
+- code inside an explanation at least compiles.
+
+Every outcome is a recorded check carrying the sandbox's output. Languages
+plug in as toolchains (file names and commands); Python is the first.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from evaluators.mutation import first_of_each_pattern, mutants
+from forge.records import Check
+from sandbox.limits import RunResult
+
+FENCE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """How one language's code and tests are laid out and run in the sandbox."""
+
+    name: str
+    solution_file: str
+    test_file: str
+    test_command: tuple[str, ...]
+    compile_command: tuple[str, ...]
+    test_prelude: str  # how a test file reaches the solution
+
+    def syntax_error(self, code: str) -> str:
+        if self.name != "python":
+            return ""  # checked by compiling in the sandbox instead
+        try:
+            ast.parse(code)
+        except SyntaxError as exc:
+            return f"line {exc.lineno}: {exc.msg}"
+        return ""
+
+
+PYTHON = Toolchain("python", "solution.py", "test_solution.py",
+                   ("python3", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "test_solution.py"),
+                   ("python3", "-m", "py_compile"), "from solution import *\n\n")
+TOOLCHAINS = {"python": PYTHON}
+
+
+def code_blocks(text: str) -> list[str]:
+    return [block.strip("\n") + "\n" for block in FENCE.findall(text)]
+
+
+def code_of(text: str) -> str:
+    """The code in an answer: its first fenced block, or the whole text."""
+    blocks = code_blocks(text)
+    return blocks[0] if blocks else text.strip() + "\n"
+
+
+def defines(code: str, name: str) -> bool:
+    try:
+        return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(code).body)
+    except SyntaxError:
+        return False
+
+
+def run_tests(sandbox, code: str, tests: str, toolchain: Toolchain = PYTHON) -> RunResult:
+    return sandbox.run({toolchain.solution_file: code, toolchain.test_file: toolchain.test_prelude + tests},
+                       list(toolchain.test_command))
+
+
+# Each mutant replaces the solution in turn; the first that fails the tests ends the loop.
+KILL_LOOP = 'for m in mutant_*.py; do cp "$m" solution.py; if ! {tests} >/dev/null 2>&1; then echo "KILLED $m"; exit 0; fi; ' \
+            'echo "SURVIVED $m"; done; exit 1'
+
+
+def kills_a_mutant(sandbox, code: str, tests: str, entry_point: str, toolchain: Toolchain = PYTHON) -> Check:
+    """The tests fail on at least one mutant of code (one sandbox run for all mutants)."""
+    candidates = first_of_each_pattern(mutants(code, entry_point))
+    if not candidates:
+        return Check("kills_a_mutant", False, "no mutant of this code could be made", "no_mutants")
+    files = {f"mutant_{i}.py": m.source for i, m in enumerate(candidates)}
+    files[toolchain.test_file] = toolchain.test_prelude + tests
+    command = " ".join(toolchain.test_command)
+    result = sandbox.run(files, ["sh", "-c", KILL_LOOP.format(tests=command)])
+    patterns = {f"mutant_{i}.py": m.pattern for i, m in enumerate(candidates)}
+    killed = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("KILLED")]
+    if result.exit_code == 0 and killed:
+        return Check("kills_a_mutant", True, f"tests fail on the {patterns[killed[0]]} mutant ({result.describe()})")
+    return Check("kills_a_mutant", False, f"tests pass on every mutant ({', '.join(patterns.values())}): they check "
+                 f"too little. {result.describe()}", "tests_too_weak")
+
+
+def check_syntax(code: str, label: str, toolchain: Toolchain = PYTHON) -> Check | None:
+    error = toolchain.syntax_error(code)
+    return Check(f"{label}_parses", False, f"{label} is not valid {toolchain.name}: {error}", "syntax_error") if error else None
+
+
+def verify_implementation(sandbox, code: str, tests: str, entry_point: str) -> list[Check]:
+    if bad := check_syntax(code, "implementation"):
+        return [bad]
+    if not defines(code, entry_point):
+        return [Check("entry_point", False, f"the code defines no function {entry_point!r}", "missing_entry_point")]
+    result = run_tests(sandbox, code, tests)
+    if not result.ok:
+        return [Check("tests_pass", False, result.describe(), "tests_fail")]
+    return [Check("tests_pass", True, result.describe()), kills_a_mutant(sandbox, code, tests, entry_point)]
+
+
+def verify_bug_fix(sandbox, buggy: str, fixed: str, tests: str, entry_point: str) -> list[Check]:
+    for code, label in ((buggy, "buggy code"), (fixed, "fix")):
+        if bad := check_syntax(code, label.replace(" ", "_")):
+            return [bad]
+        if not defines(code, entry_point):
+            return [Check("entry_point", False, f"the {label} defines no function {entry_point!r}", "missing_entry_point")]
+    before = run_tests(sandbox, buggy, tests)
+    checks = [Check("buggy_fails", True, before.describe()) if not before.ok and not before.timed_out else
+              Check("buggy_fails", False, f"the 'buggy' code passes its tests, so there is no bug: {before.describe()}",
+                    "bug_not_reproduced")]
+    after = run_tests(sandbox, fixed, tests)
+    checks.append(Check("fix_passes", True, after.describe()) if after.ok else
+                  Check("fix_passes", False, after.describe(), "fix_fails"))
+    return checks
+
+
+def verify_tests(sandbox, tests: str, code: str, entry_point: str) -> list[Check]:
+    if bad := check_syntax(tests, "tests"):
+        return [bad]
+    if not re.search(r"^def test_", tests, re.MULTILINE):
+        return [Check("has_tests", False, "no test_ function in the answer", "no_tests")]
+    result = run_tests(sandbox, code, tests)
+    if not result.ok:
+        return [Check("tests_pass_on_code", False, result.describe(), "tests_fail")]
+    return [Check("tests_pass_on_code", True, result.describe()), kills_a_mutant(sandbox, code, tests, entry_point)]
+
+
+def verify_compiles(sandbox, blocks: list[str], toolchain: Toolchain = PYTHON) -> list[Check]:
+    if not blocks:
+        return [Check("code_compiles", False, "the explanation shows no code block", "no_code")]
+    files = {f"block_{i}.py": block for i, block in enumerate(blocks)}
+    result = sandbox.run(files, [*toolchain.compile_command, *files])
+    if result.ok:
+        return [Check("code_compiles", True, f"{len(blocks)} code block(s) compile")]
+    return [Check("code_compiles", False, result.describe(), "syntax_error")]
