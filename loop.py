@@ -269,6 +269,7 @@ class CycleConfig:
 
 
 class CycleState(TypedDict, total=False):
+    metric: str
     round: int
     plan: dict
     heldout: dict
@@ -340,7 +341,8 @@ class ImprovementCycle:
             paths[split] = str(self.run_dir / f"heldout_{split}.jsonl")
             Path(paths[split]).write_text("".join(json.dumps(e.to_dict()) + "\n" for e in items))
         console.print(f"{len(feedback)} feedback items (steer the next round), {len(test)} test items (reported only)")
-        return {"round": 0, "heldout": paths, "history": [], "plan": {"weights": {}, "focus": {}}}
+        return {"round": 0, "heldout": paths, "history": [], "plan": {"weights": {}, "focus": {}},
+                "metric": self.domain.metric}
 
     def generate(self, state: CycleState) -> CycleState:
         from agents.generation import GenerationConfig
@@ -582,7 +584,7 @@ def run(
         raise fail(str(exc)) from None
     baseline, last = state["baseline"]["test"]["accuracy"], state["history"][-1]["scores"]["test"]["accuracy"]
     console.rule("[bold green]done")
-    console.print(f"test execution accuracy: round 0 (untrained) {100 * baseline:.1f}% -> round "
+    console.print(f"test {state['metric']}: round 0 (untrained) {100 * baseline:.1f}% -> round "
                   f"{state['history'][-1]['round']} {100 * last:.1f}%")
     console.print(f"report:  {state['report']}\nstudent: {state['student']}\nexport:  python loop.py export-gguf {workspace}")
 

@@ -3,6 +3,8 @@ two back ends: a warm Docker container pool, and bubblewrap for hosts without Do
 
 from __future__ import annotations
 
+import os
+
 from sandbox.limits import Limits, RunResult, SandboxError
 
 __all__ = ["Limits", "RunResult", "SandboxError", "open_sandbox", "BACKENDS"]
@@ -15,7 +17,7 @@ def open_sandbox(backend: str = "docker", *, image: str | None = None, size: int
     if backend == "docker":
         from sandbox.docker_pool import DEFAULT_IMAGE, DockerPool
 
-        return DockerPool(image or DEFAULT_IMAGE, size=size, limits=limits)
+        return DockerPool(image or os.environ.get("DOMAINFORGE_SANDBOX_IMAGE", DEFAULT_IMAGE), size=size, limits=limits)
     if backend == "bwrap":
         from sandbox.bwrap import BubblewrapSandbox
 

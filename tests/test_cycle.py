@@ -34,6 +34,7 @@ def test_two_rounds_improve_the_student_and_steer_generation(tmp_path):
     final = sum(json.loads(l)["correct"] for l in (run_dir / "round_2" / "eval_test.jsonl").read_text().splitlines())
     assert final > baseline, f"test items correct: untrained {baseline}, after round 2 {final}"
     assert "test execution accuracy: round 0 (untrained)" in result.stdout and "report:" in result.stdout
+    assert "# DomainForge run" in report
 
     # Round 2's plan comes from round 1's feedback failures, and its examples say so.
     db = sqlite3.connect(ws / "examples.sqlite")

@@ -106,6 +106,7 @@ def fence(code: str) -> str:
 
 class CodingDomain:
     name = "coding"
+    metric = "pass@1"
     categories = tuple(CATEGORIES)
     default_weights = WEIGHTS
     draft_model = CodingDraft

@@ -65,6 +65,7 @@ def _said(value: Any) -> str:
 
 class CypherDomain:
     name = "cypher"
+    metric = "execution accuracy"
     categories = tuple(CATEGORIES)
     draft_model = CypherDraft
     critique_model = Critique
