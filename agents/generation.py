@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from agents.domains.cypher import Task
+from agents.domains import Task
 from agents.example_graph import build_example_graph
 from agents.teachers.base import Teacher
 from forge.records import Lineage, content_hash

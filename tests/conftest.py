@@ -82,7 +82,7 @@ def scripted_server(request):
 @pytest.fixture(scope="session")
 def demo_rows(cypher_domain):
     """Verified template examples over the demo graph, as training rows."""
-    from agents.domains.cypher import Task
+    from agents.domains import Task
     from forge.export import example_row
 
     rows = []

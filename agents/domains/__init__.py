@@ -3,9 +3,30 @@ verifier in `evaluators/<name>.py`, and one entry in `DOMAINS`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from forge.errors import InputError
+
+
+@dataclass(frozen=True)
+class Task:
+    """What one generation slot should produce."""
+
+    slot: int
+    category: str
+    seed: str
+    focus: str = ""  # a topic the student failed on (set by the improvement loop)
+
+
+class Critique(BaseModel):
+    """What a critic returns, in every domain."""
+
+    model_config = ConfigDict(extra="forbid")
+    verdict: str = Field(pattern="^(agree|disagree)$", description="agree if the answer is right for the question")
+    reason: str = Field(max_length=300, description="One sentence on why.")
 
 
 def _cypher(options: dict[str, Any]):

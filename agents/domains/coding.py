@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.cypher import Critique, Task
+from agents.domains import Critique, Task
 from evaluators import coding as verify
 from evaluators.mutation import mutants
 from forge.errors import InputError

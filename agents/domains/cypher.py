@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.domains import Critique, Task
 from evaluators.cypher import execution_match, schema_names, verify_cypher_example
 from evaluators.graphdb import GraphBackend, strip_strings
 from forge.records import Check, Example
@@ -28,6 +28,9 @@ CATEGORIES: dict[str, str] = {
     "multi_hop": "two or more hops, variable-length paths or shortestPath",
 }
 
+_NEW_WORDS = ("Aurora", "Basil", "Cobalt", "Delta", "Ember", "Fable", "Granite", "Harlow", "Indigo", "Juniper",
+              "Kestrel", "Linden", "Marlow", "Nimbus", "Opal", "Pioneer", "Quartz", "Rowan", "Sable", "Tamsin")
+
 
 class CypherDraft(BaseModel):
     """What a teacher returns for one example."""
@@ -35,22 +38,6 @@ class CypherDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=8, max_length=300, description="A natural-language question about the graph.")
     cypher: str = Field(min_length=6, max_length=400, description="One Cypher query that answers it.")
-
-
-class Critique(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    verdict: str = Field(pattern="^(agree|disagree)$", description="agree if the query answers exactly the question")
-    reason: str = Field(max_length=300, description="One sentence on why.")
-
-
-@dataclass(frozen=True)
-class Task:
-    """What one slot should produce."""
-
-    slot: int
-    category: str
-    seed: str
-    focus: str = ""  # a topic the student failed on (set by the improvement loop)
 
 
 def _literal(value: Any) -> str:
@@ -435,7 +422,3 @@ class CypherDomain:
     def score_answer(self, example: Example, answer: str) -> Check:
         """Execution accuracy of a student's answer against the reference query."""
         return execution_match(example.payload["output"], answer, self.graph)
-
-
-_NEW_WORDS = ("Aurora", "Basil", "Cobalt", "Delta", "Ember", "Fable", "Granite", "Harlow", "Indigo", "Juniper",
-              "Kestrel", "Linden", "Marlow", "Nimbus", "Opal", "Pioneer", "Quartz", "Rowan", "Sable", "Tamsin")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents.domains.cypher import Task
+from agents.domains import Task
 from forge.records import Example
 from tests.conftest import REPO
 from tests.sandbox_backends import open_or_skip

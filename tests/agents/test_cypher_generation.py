@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from agents.domains.cypher import CypherDomain, Task
+from agents.domains import Task
+from agents.domains.cypher import CypherDomain
 from agents.example_graph import build_example_graph
 from agents.generation import GenerationConfig, category_schedule, run_generation
 from agents.teachers.base import LLMTeacher

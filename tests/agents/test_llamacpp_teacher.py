@@ -7,7 +7,8 @@ import sqlite3
 
 import pytest
 
-from agents.domains.cypher import Critique, CypherDraft, Task
+from agents.domains import Critique, Task
+from agents.domains.cypher import CypherDraft
 from agents.teachers.base import TeacherRequest
 from agents.teachers.cache import ResponseCache
 from agents.teachers.llamacpp import LlamaCppTeacher
