@@ -656,6 +656,40 @@ def sandbox_check(backend: Annotated[str, typer.Option(help="docker or bwrap.")]
     console.print(f"{backend}: {result.describe()}", highlight=False)
 
 
+# -- mtg ---------------------------------------------------------------------
+
+mtg_app = typer.Typer(help="Magic: The Gathering rules: look up the Comprehensive Rules.", no_args_is_help=True)
+app.add_typer(mtg_app, name="mtg")
+DEFAULT_RULES = REPO / "data" / "mtg" / "rules_fixture.txt"
+
+
+@mtg_app.command("rule")
+def mtg_rule(
+    number: Annotated[str, typer.Argument(help="A rule number such as 704.5f, 704.5 or 704.")],
+    rules: Annotated[Path, typer.Option(help="The Comprehensive Rules plain text (Wizards publishes it as a .txt).")] = DEFAULT_RULES,
+) -> None:
+    """Print a rule, its parent, and its subrules."""
+    from evaluators.mtg_rules import load_rules
+
+    try:
+        cr = load_rules(rules)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    rule = cr.rule(number)
+    if rule is None:
+        raise fail(f"rule {number} does not exist in the Comprehensive Rules effective {cr.effective_date} ({rules})")
+    console.print(f"[bold]{rule.number}[/] {escape(rule.text)}", highlight=False)
+    for example in rule.examples:
+        console.print(f"  {escape(example)}", highlight=False)
+    parent = cr.parent(rule.number)
+    if parent and cr.rule(parent):
+        console.print(f"part of {parent}: {escape(cr.rule(parent).text)}", highlight=False)
+    for child in cr.children(rule.number):
+        console.print(f"  {child} {escape(cr.rule(child).text)}", highlight=False)
+    console.print(f"(Comprehensive Rules effective {cr.effective_date}: {len(cr.numbered)} numbered rules, "
+                  f"{len(cr.glossary)} glossary terms)")
+
+
 def main() -> None:
     ensure_static_tls_room()
     app()

@@ -1,0 +1,142 @@
+"""The Magic: The Gathering Comprehensive Rules (CR), parsed from the official
+plain-text document as Wizards publishes it (byte-order mark, CRLF, CR or LF).
+
+Structure: introduction, contents, then the rules (chapters `7.`, sections
+`704.`, rules `704.5.`, subrules `704.5f`, each possibly followed by `Example:`
+lines), the glossary (blank-line separated entries) and the credits. Rules and
+subrules are what a ruling cites.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forge.errors import InputError
+
+CHAPTER = re.compile(r"^(\d)\. (.+)$")
+SECTION = re.compile(r"^(\d{3})\. (.+)$")
+RULE = re.compile(r"^(\d{3}\.\d+)\. (.+)$")
+SUBRULE = re.compile(r"^(\d{3}\.\d+[a-z])\.? (.+)$")
+EFFECTIVE = re.compile(r"effective as of ([A-Z][a-z]+ \d{1,2}, \d{4})")
+
+# A citation: 704.5f, 608.2, 704.5f-g, 702.19b-702.19d; a bare section (704) only after "rule(s)" or "CR".
+CITATION = re.compile(r"(?:\b(?:CR|[Rr]ules?|[Ss]ection)\s+)?\b(\d{3}\.\d+[a-z]?)(?:\s*[-–]\s*(\d{3}\.\d+[a-z]|[a-z])\b)?"
+                      r"|\b(?:CR|[Rr]ules?)\s+(\d{3})\b")
+
+
+@dataclass(frozen=True)
+class Rule:
+    number: str
+    text: str
+    examples: tuple[str, ...] = ()
+
+    @property
+    def full_text(self) -> str:
+        return " ".join((self.text, *self.examples))
+
+
+@dataclass
+class ComprehensiveRules:
+    effective_date: str
+    rules: dict[str, Rule] = field(default_factory=dict)  # chapters, sections, rules and subrules, in order
+    glossary: dict[str, tuple[str, str]] = field(default_factory=dict)  # lower-case term -> (term, definition)
+
+    @property
+    def numbered(self) -> list[Rule]:
+        """Rules and subrules (704.5, 704.5f): what rulings cite."""
+        return [r for n, r in self.rules.items() if "." in n]
+
+    def rule(self, number: str) -> Rule | None:
+        return self.rules.get(number.strip().rstrip("."))
+
+    def parent(self, number: str) -> str | None:
+        if re.fullmatch(r"\d{3}\.\d+[a-z]", number):
+            return number[:-1]
+        if re.fullmatch(r"\d{3}\.\d+", number):
+            return number.split(".")[0]
+        if re.fullmatch(r"\d{3}", number):
+            return number[0]
+        return None
+
+    def children(self, number: str) -> list[str]:
+        return [n for n in self.rules if self.parent(n) == number]
+
+    def term(self, name: str) -> tuple[str, str] | None:
+        return self.glossary.get(name.strip().lower())
+
+    def citations(self, text: str) -> list[str]:
+        """Rule numbers cited in free text, in order, ranges expanded (704.5f-h -> f, g, h)."""
+        found: list[str] = []
+        for match in CITATION.finditer(text):
+            start, end, section = match.groups()
+            if section:
+                found.append(section)
+                continue
+            found.append(start)
+            if end:
+                base, first = (start[:-1], start[-1]) if start[-1].isalpha() else (start, "")
+                last = end[-1] if end[-1].isalpha() else ""
+                if first and last and (len(end) == 1 or end[:-1] == base):
+                    found += [base + chr(c) for c in range(ord(first) + 1, ord(last) + 1)]
+                elif not end[-1].isalpha() or len(end) > 1:
+                    found.append(end)
+        return list(dict.fromkeys(found))
+
+
+def parse_rules(text: str) -> ComprehensiveRules:
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    effective = EFFECTIVE.search(text)
+    if not effective:
+        raise ValueError("no 'These rules are effective as of <date>' line: is this the Comprehensive Rules text?")
+    starts = [i for i, line in enumerate(lines) if CHAPTER.match(line.strip()) and line.strip().startswith("1. ")]
+    if len(starts) < 2:
+        raise ValueError("could not find the rules after the contents (a second '1. Game Concepts' line)")
+    rules = ComprehensiveRules(effective.group(1))
+    last: Rule | None = None
+    i = starts[1]
+    while i < len(lines):
+        line = lines[i].strip()
+        i += 1
+        if line == "Glossary":
+            break
+        if not line:
+            continue
+        for pattern in (SUBRULE, RULE, SECTION, CHAPTER):
+            match = pattern.match(line)
+            if match:
+                last = Rule(match.group(1), match.group(2).strip())
+                rules.rules[last.number] = last
+                break
+        else:
+            if last is not None:  # an "Example:" or a continuation of the previous rule
+                last = Rule(last.number, last.text, last.examples + (line,))
+                rules.rules[last.number] = last
+    entry: list[str] = []
+    for line in lines[i:] + [""]:
+        line = line.strip()
+        if line == "Credits":
+            break
+        if line:
+            entry.append(line)
+        elif entry:
+            rules.glossary[entry[0].lower()] = (entry[0], " ".join(entry[1:]))
+            entry = []
+    if entry and entry[0] != "Credits":
+        rules.glossary[entry[0].lower()] = (entry[0], " ".join(entry[1:]))
+    return rules
+
+
+def load_rules(path: str | Path) -> ComprehensiveRules:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the Comprehensive Rules at {path}: {exc.strerror}. Download the plain-text "
+                         "version from Wizards of the Coast's rules page and pass it with --rules PATH.") from exc
+    try:
+        return parse_rules(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path} is not the Comprehensive Rules plain text: {exc}") from exc
