@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -43,15 +44,18 @@ DEFAULT_GROUNDING = REPO / "data" / "general" / "english.jsonl"
 DEFAULT_REPO = REPO / "data" / "coding" / "demo_repo"
 
 
-def domain_source(domain: str, graph: str, repo: Path) -> str:
-    """What a domain generates from: the Cypher graph, or the code repository."""
-    return str(repo.resolve()) if domain == "coding" else graph
+DEFAULT_RULES = Path(os.environ.get("MTG_CR_PATH") or REPO / "data" / "mtg" / "rules_fixture.txt")
+
+
+def domain_source(domain: str, graph: str, repo: Path, rules: Path) -> str:
+    """What a domain generates from: the Cypher graph, the code repository, or the rules."""
+    return {"coding": str(repo.resolve()), "mtg": str(rules.resolve())}.get(domain, graph)
 
 
 def open_domain(domain: str, source: str, sandbox: str):
     from agents.domains import load_domain
 
-    return load_domain(domain, {"graph": source, "repo": source, "sandbox": sandbox})
+    return load_domain(domain, {"graph": source, "repo": source, "rules": source, "sandbox": sandbox})
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -149,7 +153,7 @@ def print_summary(summary: dict, workspace: Path, run_id: str, progress, elapsed
 
 @app.command()
 def generate(
-    domain: Annotated[str, typer.Option(help="Domain to generate for: cypher or coding.")] = "cypher",
+    domain: Annotated[str, typer.Option(help="Domain to generate for: cypher, coding or mtg.")] = "cypher",
     teacher: Annotated[str, typer.Option(help="Teacher spec: template | openai:<model>[@<base_url>] | llamacpp:<path.gguf>.")] = "template",
     critic: Annotated[Optional[str], typer.Option(help="Critic spec (same forms as --teacher); defaults to the teacher.")] = None,
     count: Annotated[int, typer.Option(min=1, help="Number of example slots in this run.")] = 100,
@@ -157,6 +161,7 @@ def generate(
     graph: Annotated[str, typer.Option(help="Cypher domain: a Cypher script to load into kglite, or a bolt:// URI.")] = str(DEFAULT_GRAPH),
     repo: Annotated[Path, typer.Option(help="Coding domain: the Python repository whose documented functions are used.")] = DEFAULT_REPO,
     sandbox: Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")] = "docker",
+    rules: Annotated[Path, typer.Option(help="MTG domain: the Comprehensive Rules plain text (default: $MTG_CR_PATH, else our small fixture).")] = DEFAULT_RULES,
     concurrency: Annotated[int, typer.Option(min=1, help="Examples (and teacher calls) in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example before rejecting it.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for template choices; part of the run id.")] = 0,
@@ -167,7 +172,7 @@ def generate(
     Rerunning the same command resumes the run: finished slots are kept and only the rest run.
     """
     try:
-        asyncio.run(_generate(domain, domain_source(domain, graph, repo), sandbox, teacher, critic or teacher, count,
+        asyncio.run(_generate(domain, domain_source(domain, graph, repo, rules), sandbox, teacher, critic or teacher, count,
                               workspace, concurrency, max_attempts, seed, timeout))
     except InputError as exc:
         raise fail(str(exc)) from None
@@ -522,7 +527,7 @@ def run_cycle(cycle: ImprovementCycle) -> dict:
 
 @app.command()
 def run(
-    domain: Annotated[str, typer.Option(help="Domain: cypher or coding.")] = "cypher",
+    domain: Annotated[str, typer.Option(help="Domain: cypher, coding or mtg.")] = "cypher",
     teacher: Annotated[str, typer.Option(help="Teacher spec: template | openai:<model>[@<base_url>] | llamacpp:<path.gguf>.")] = "template",
     critic: Annotated[Optional[str], typer.Option(help="Critic spec; defaults to the teacher.")] = None,
     student: Annotated[str, typer.Option(help="Student preset: tiny, qwen_0_5b, qwen_1_5b, phi3_mini, tinyllama_1b.")] = "tiny",
@@ -537,6 +542,7 @@ def run(
     graph: Annotated[str, typer.Option(help="Cypher domain: a Cypher script for kglite, or a bolt:// URI.")] = str(DEFAULT_GRAPH),
     repo: Annotated[Path, typer.Option(help="Coding domain: the Python repository whose documented functions are used.")] = DEFAULT_REPO,
     sandbox: Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")] = "docker",
+    rules: Annotated[Path, typer.Option(help="MTG domain: the Comprehensive Rules plain text (default: $MTG_CR_PATH, else our small fixture).")] = DEFAULT_RULES,
     concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for generation, splits and training.")] = 0,
@@ -561,7 +567,7 @@ def run(
             return
         ws = Workspace.check(workspace)
         load_rows(grounding)
-        config = CycleConfig(domain=domain, source=domain_source(domain, graph, repo), sandbox=sandbox, teacher=teacher, critic=critic or teacher, student=student,
+        config = CycleConfig(domain=domain, source=domain_source(domain, graph, repo, rules), sandbox=sandbox, teacher=teacher, critic=critic or teacher, student=student,
                              student_model=student_model, rounds=rounds, count=count, heldout=heldout,
                              grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
                              concurrency=concurrency, max_attempts=max_attempts, seed=seed, patience=patience)
@@ -660,7 +666,6 @@ def sandbox_check(backend: Annotated[str, typer.Option(help="docker or bwrap.")]
 
 mtg_app = typer.Typer(help="Magic: The Gathering rules: look up the Comprehensive Rules.", no_args_is_help=True)
 app.add_typer(mtg_app, name="mtg")
-DEFAULT_RULES = REPO / "data" / "mtg" / "rules_fixture.txt"
 
 
 @mtg_app.command("rule")

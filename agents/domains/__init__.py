@@ -56,9 +56,17 @@ def _coding(options: dict[str, Any]):
         raise
 
 
+def _mtg(options: dict[str, Any]):
+    from agents.domains.mtg import MtgDomain
+    from evaluators.mtg_rules import load_rules
+
+    return MtgDomain(load_rules(options["rules"]))
+
+
 DOMAINS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "cypher": _cypher,
     "coding": _coding,
+    "mtg": _mtg,
 }
 
 

@@ -1,0 +1,241 @@
+"""The MTG judge domain: rulings grounded in the Comprehensive Rules.
+
+Templates are correct by construction: rule and keyword questions are answered
+from the rule text with its citation; combat, stack and state-based-action
+scenarios are answered by a small rules model (evaluators/mtg.py), citing the
+rules that decide them. Every example carries the seed's `rule_reference`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.domains import Critique, Task
+from evaluators import mtg
+from evaluators.mtg_rules import ComprehensiveRules
+from forge.records import Check, Example
+
+CATEGORIES = {
+    "rule_explanation": "what a numbered rule says",
+    "keyword_ability": "how a keyword ability from rule 702 works",
+    "combat_damage": "combat damage with first strike, double strike, deathtouch, trample and lifelink",
+    "stack_resolution": "spells resolving last in, first out, with counterspells and pump spells",
+    "state_based_actions": "zero toughness, lethal damage, zero life, the legend rule",
+}
+NAMES = ("Grizzly Bear", "Hill Giant", "Ogre Brute", "Elvish Scout", "Stone Wall", "Night Viper", "Sun Knight",
+         "Ember Hound", "River Serpent", "Iron Golem", "Marsh Stalker", "Dawn Paladin")
+KEYWORDS = ("first strike", "double strike", "deathtouch", "trample", "lifelink")
+KEYWORD_RULES = {"first strike": "702.7b", "double strike": "702.4b", "deathtouch": "702.2c", "trample": "702.19b",
+                 "lifelink": "702.15b"}
+
+
+class RulingDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=10, max_length=1200)
+    answer: str = Field(min_length=10, max_length=3000, description="Cite rules as 'CR 704.5f'; scenarios end with an 'Outcome:' line.")
+
+
+def _describe(creature: dict[str, Any]) -> str:
+    keywords = f" with {' and '.join(creature['keywords'])}" if creature["keywords"] else ""
+    return f"{creature['name']} ({creature['power']}/{creature['toughness']}{keywords})"
+
+
+class MtgDomain:
+    name = "mtg"
+    metric = "ruling accuracy"
+    categories = tuple(CATEGORIES)
+    draft_model = RulingDraft
+    critique_model = Critique
+
+    def __init__(self, rules: ComprehensiveRules) -> None:
+        self.rules = rules
+        self.citable = [r.number for r in rules.numbered if len(r.text) > 40]
+        self.keywords = [n for n in rules.children("702") if rules.children(n)]
+
+    # -- scenarios (derived from the task seed, so any teacher sees the same one) --
+
+    def scenario(self, task: Task) -> dict[str, Any]:
+        rng = random.Random(f"scenario:{task.seed}")
+        names = rng.sample(NAMES, 3)
+        if task.category == "combat_damage":
+            def creature(name: str, attacker: bool) -> dict[str, Any]:
+                keywords = sorted(rng.sample(KEYWORDS, rng.choice([0, 1, 1, 2]))) if attacker or rng.random() < 0.4 else []
+                if "first strike" in keywords and "double strike" in keywords:
+                    keywords.remove("first strike")
+                return {"name": name, "power": rng.randint(1, 6), "toughness": rng.randint(1, 6), "keywords": keywords}
+            return {"attacker": creature(names[0], True),
+                    "blockers": [creature(n, False) for n in names[1:1 + rng.choice([0, 1, 1, 2])]],
+                    "defender_life": rng.choice([20, 12, 7, 3])}
+        if task.category == "stack_resolution":
+            toughness, damage, pump = rng.randint(1, 4), rng.randint(1, 5), rng.randint(1, 4)
+            stack = [{"name": "Shock Bolt", "kind": "damage", "amount": damage, "caster": "Alice"},
+                     {"name": "Giant Growth", "kind": "pump", "amount": pump, "caster": "Bob"}]
+            if rng.random() < 0.5:
+                stack.append({"name": "Cancel", "kind": "counter", "target": "Giant Growth", "caster": "Alice"})
+            return {"creature": names[0], "toughness": toughness, "stack": stack}
+        kind = rng.choice(["zero_toughness", "lethal_damage", "zero_life", "legend_rule"])
+        return {"kind": kind, "creature": names[0], "toughness": rng.randint(1, 5), "shrink": rng.randint(1, 6),
+                "damage": rng.randint(0, 6), "life": rng.randint(1, 5), "hit": rng.randint(1, 6)}
+
+    def solve(self, category: str, spec: dict[str, Any]) -> tuple[str, list[str], list[str]]:
+        """(outcome sentence, explanation sentences, cited rules) from the rules model."""
+        if category == "combat_damage":
+            attacker = mtg.Creature(**{**spec["attacker"], "keywords": tuple(spec["attacker"]["keywords"])})
+            blockers = [mtg.Creature(**{**b, "keywords": tuple(b["keywords"])}) for b in spec["blockers"]]
+            outcome = mtg.resolve_combat(attacker, blockers, spec["defender_life"])
+            cites = ["510.1a", "510.2"] + [KEYWORD_RULES[k] for c in [attacker, *blockers] for k in c.keywords]
+            if outcome.dies:
+                cites.append("704.5g")
+            why = ["Each creature assigns combat damage equal to its power (CR 510.1a), and it is dealt at once (CR 510.2)."]
+            for keyword in sorted({k for c in [attacker, *blockers] for k in c.keywords}):
+                why.append(f"{keyword.capitalize()} changes this (CR {KEYWORD_RULES[keyword]}).")
+            if outcome.dies:
+                why.append("A creature with lethal damage is destroyed as a state-based action (CR 704.5g).")
+            return outcome.sentence(), why, list(dict.fromkeys(cites))
+        if category == "stack_resolution":
+            outcome = mtg.resolve_stack(spec["toughness"], spec["stack"])
+            why = ["The last spell put on the stack resolves first (CR 405.5).",
+                   "Each spell checks its targets and applies its effects as it resolves (CR 608.2b)."]
+            cites = ["405.5", "608.2b"]
+            if outcome.countered:
+                why.append("A countered spell leaves the stack without resolving (CR 701.6a).")
+                cites.append("701.6a")
+            if not outcome.survives:
+                why.append("Damage at least equal to toughness is lethal (CR 704.5g).")
+                cites.append("704.5g")
+            return outcome.sentence(spec["creature"]), why, cites
+        kind, name = spec["kind"], spec["creature"]
+        if kind == "zero_toughness":
+            dies = spec["toughness"] - spec["shrink"] <= 0
+            return (f"Outcome: {name} {'dies' if dies else 'survives'}.",
+                    [f"Its toughness becomes {spec['toughness'] - spec['shrink']}; a creature with toughness 0 or less "
+                     "is put into its owner's graveyard (CR 704.5f)."], ["704.5f"])
+        if kind == "lethal_damage":
+            dies = spec["damage"] >= spec["toughness"]
+            return (f"Outcome: {name} {'dies' if dies else 'survives'}.",
+                    [f"It has {spec['damage']} damage and toughness {spec['toughness']}; damage at least equal to "
+                     "toughness destroys it (CR 704.5g)."], ["704.5g"])
+        if kind == "zero_life":
+            loses = spec["life"] - spec["hit"] <= 0
+            return (f"Outcome: the player {'loses the game' if loses else 'keeps playing'}.",
+                    [f"Their life becomes {spec['life'] - spec['hit']}; a player with 0 or less life loses the game "
+                     "(CR 704.5a)."], ["704.5a"])
+        return (f"Outcome: one {name} stays on the battlefield; the other goes to the graveyard.",
+                ["With two legendary permanents of the same name, their controller chooses one and puts the rest "
+                 "into the graveyard (CR 704.5j)."], ["704.5j"])
+
+    def question(self, category: str, spec: dict[str, Any]) -> str:
+        if category == "combat_damage":
+            blockers = spec["blockers"]
+            blocked = (f"and is blocked by {' and '.join(_describe(b) for b in blockers)}" if blockers
+                       else "and is not blocked")
+            return (f"{_describe(spec['attacker'])} attacks {blocked}. The defending player is at "
+                    f"{spec['defender_life']} life. What happens in combat damage?")
+        if category == "stack_resolution":
+            casts = [f"{s['caster']} casts {s['name']} " + (
+                f"dealing {s['amount']} damage to {spec['creature']}" if s["kind"] == "damage" else
+                f"giving {spec['creature']} +{s['amount']}/+{s['amount']}" if s["kind"] == "pump" else
+                f"countering {s['target']}") for s in spec["stack"]]
+            return (f"{spec['creature']} has toughness {spec['toughness']}. " + ", then in response ".join(casts) +
+                    ". How does the stack resolve, and does the creature survive?")
+        kind, name = spec["kind"], spec["creature"]
+        return {
+            "zero_toughness": f"{name} has toughness {spec['toughness']} and gets -{spec['shrink']}/-{spec['shrink']}. "
+                              "What happens when state-based actions are checked?",
+            "lethal_damage": f"{name} has toughness {spec['toughness']} and {spec['damage']} damage marked on it. "
+                             "What happens when state-based actions are checked?",
+            "zero_life": f"A player at {spec['life']} life takes {spec['hit']} damage. What do state-based actions do?",
+            "legend_rule": f"A player controls two legendary permanents named {name}. What do state-based actions do?",
+        }[kind]
+
+    # -- what the example graph calls ---------------------------------------
+
+    def template_draft(self, task: Task, attempt: int) -> dict[str, str]:
+        rng = random.Random(f"{task.seed}:{attempt}")
+        if task.category == "rule_explanation":
+            number = rng.choice(self.citable)
+            rule = self.rules.rule(number)
+            ask = rng.choice(["What does rule {n} of the Comprehensive Rules say?", "Explain CR {n}.",
+                              "What is rule {n} about?"])
+            answer = f"Rule {number} says: {rule.text}" + (f" {' '.join(rule.examples)}" if rule.examples else "")
+            return {"question": ask.format(n=number), "answer": answer + f" (CR {number})"}
+        if task.category == "keyword_ability":
+            section = rng.choice(self.keywords)
+            title = self.rules.rule(section).text
+            parts = self.rules.children(section)[:2]
+            text = " ".join(f"{self.rules.rule(p).text} (CR {p})" for p in parts)
+            ask = rng.choice(["How does {k} work?", "What does the keyword ability {k} do?", "Explain {k}."])
+            return {"question": ask.format(k=title), "answer": f"{title} is defined in rule {section}. {text}"}
+        spec = self.scenario(Task(task.slot, task.category, f"{task.seed}:{attempt}"))
+        outcome, why, _ = self.solve(task.category, spec)
+        return {"question": self.question(task.category, spec), "answer": " ".join(why) + "\n" + outcome,
+                "scenario": spec}
+
+    def generation_messages(self, task: Task, feedback: str) -> list[dict[str, str]]:
+        spec = self.scenario(task)
+        if task.category in ("combat_damage", "stack_resolution", "state_based_actions"):
+            ask = (f"Answer this ruling question: {self.question(task.category, spec)}\nCite the rules that decide it "
+                   "as 'CR 704.5g' and end with one line that starts with 'Outcome:'.")
+        else:
+            ask = f"Write one question of category '{task.category}' ({CATEGORIES[task.category]}) and its answer, citing the rules as 'CR 702.19b'."
+        if task.focus:
+            ask += f"\nFocus on this topic, where the student model is weak: {task.focus}"
+        if feedback:
+            ask += f"\n\nYour previous attempt was rejected:\n{feedback}\nWrite a corrected answer."
+        return [{"role": "system", "content": "You are a Magic: The Gathering judge writing training data. Reply with "
+                                              'one JSON object: {"question": "...", "answer": "..."} and nothing else.'},
+                {"role": "user", "content": ask}]
+
+    def to_example(self, task: Task, draft: dict[str, Any]) -> Example:
+        metadata: dict[str, Any] = {"rule_reference": self.rules.citations(draft["answer"]),
+                                    "rules_effective": self.rules.effective_date}
+        if task.category in ("combat_damage", "stack_resolution", "state_based_actions"):
+            metadata["scenario"] = draft.get("scenario") or self.scenario(task)
+        return Example(self.name, task.category, "instruction",
+                       {"instruction": draft["question"].strip(), "input": "", "output": draft["answer"].strip()}, metadata)
+
+    def critique_messages(self, example: Example) -> list[dict[str, str]]:
+        cited = "\n".join(f"{n}: {self.rules.rule(n).full_text}" for n in self.rules.citations(example.payload["output"])
+                          if self.rules.rule(n))
+        return [{"role": "system", "content": "You are a senior Magic: The Gathering judge reviewing training data. Reply "
+                                              'with one JSON object: {"verdict": "agree" or "disagree", "reason": "..."}.'},
+                {"role": "user", "content": f"Question: {example.payload['instruction']}\n\nRuling: {example.payload['output']}"
+                                            f"\n\nFull text of the cited rules:\n{cited or '(none cited)'}\n\n"
+                                            "Does the ruling follow from these rules?"}]
+
+    def template_critique(self, example: Example) -> dict[str, str]:
+        cited = self.rules.citations(example.payload["output"])
+        if not cited:
+            return {"verdict": "disagree", "reason": "the ruling cites no rule"}
+        return {"verdict": "agree", "reason": f"the ruling rests on {', '.join(cited)}"}
+
+    def verify(self, example: Example) -> list[Check]:
+        question, answer = example.payload["instruction"], example.payload["output"]
+        checks = mtg.check_citations(self.rules, question, answer)
+        spec = example.metadata.get("scenario")
+        if spec is not None:
+            expected, _, _ = self.solve(example.category, spec)
+            checks.append(mtg.check_outcome(expected, answer))
+        return checks
+
+    def score_answer(self, example: Example, answer: str) -> Check:
+        """Citation precision and recall against the reference rules, and the outcome for scenarios."""
+        reference = set(example.metadata.get("rule_reference", []))
+        cited = set(self.rules.citations(answer))
+        precision = len(cited & reference) / len(cited) if cited else 0.0
+        recall = len(cited & reference) / len(reference) if reference else 1.0
+        detail = f"citation precision {precision:.2f}, recall {recall:.2f}"
+        spec = example.metadata.get("scenario")
+        if spec is not None:
+            outcome = mtg.check_outcome(self.solve(example.category, spec)[0], answer)
+            if not outcome.passed:
+                return Check("ruling_correct", False, f"{detail}; {outcome.detail}", "wrong_outcome")
+        if recall < 0.5 or precision < 0.5:
+            return Check("ruling_correct", False, detail, "wrong_citations")
+        return Check("ruling_correct", True, detail)
+
+    def close(self) -> None:
+        pass

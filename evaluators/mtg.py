@@ -1,0 +1,206 @@
+"""MTG verification: citations must exist in the loaded Comprehensive Rules and
+be relevant to the question, and a scenario's stated outcome must equal the one
+a small rules model computes.
+
+The model covers what the template scenarios use: combat damage with first
+strike, double strike, deathtouch, trample and lifelink (one attacker, up to
+two blockers); a stack of a damage spell, a pump spell and a counterspell
+resolving last in, first out; and state-based actions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from evaluators.mtg_rules import ComprehensiveRules
+from forge.records import Check
+
+# IDF-weighted: words every rule uses (player, creature, game) count for little.
+# Measured on the April 2026 rules: template citations score >= 0.064 (p1),
+# a random rule cited for the same question scores below 0.06 two times in three.
+RELEVANCE_THRESHOLD = 0.06
+STOPWORDS = set("""the that this with from have has had into onto their there they them than then when where which
+while would could should each other such only also been being were will shall your yours it's its it’s a an and or
+of to in on at by for as is be are not no any all one two can may must if so do does""".split())
+
+
+# -- the rules model ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Creature:
+    name: str
+    power: int
+    toughness: int
+    keywords: tuple[str, ...] = ()
+
+    def has(self, keyword: str) -> bool:
+        return keyword in self.keywords
+
+
+@dataclass(frozen=True)
+class CombatOutcome:
+    dies: tuple[str, ...]
+    player_damage: int
+    defender_life: int
+    attacker_life: int
+
+    def sentence(self) -> str:
+        dead = ", ".join(self.dies) if self.dies else "no creature"
+        return (f"Outcome: dies: {dead}; defending player takes {self.player_damage} damage "
+                f"(life {self.defender_life}); attacking player life {self.attacker_life}.")
+
+
+def resolve_combat(attacker: Creature, blockers: list[Creature], defender_life: int = 20,
+                   attacker_life: int = 20) -> CombatOutcome:
+    damage: dict[str, int] = {c.name: 0 for c in [attacker, *blockers]}
+    deathtouched: set[str] = set()
+    dead: list[str] = []
+    player_damage, gained_attacker, gained_defender = 0, 0, 0
+    everyone = [attacker, *blockers]
+    first_strike = any(c.has("first strike") or c.has("double strike") for c in everyone)
+    steps = ["first", "regular"] if first_strike else ["regular"]
+    for step in steps:
+        def deals(c: Creature) -> bool:
+            if c.name in dead:
+                return False
+            if step == "first":
+                return c.has("first strike") or c.has("double strike")
+            return not first_strike or c.has("double strike") or not c.has("first strike")
+
+        dealt: list[tuple[Creature, str, int]] = []  # (source, target name or "player", amount)
+        if deals(attacker):
+            remaining = attacker.power
+            alive = [b for b in blockers if b.name not in dead]
+            if not blockers:
+                dealt.append((attacker, "player", remaining))
+            elif not alive:
+                if attacker.has("trample"):  # 702.19d: all of it to the player
+                    dealt.append((attacker, "player", remaining))
+            else:
+                for i, blocker in enumerate(alive):
+                    lethal = 1 if attacker.has("deathtouch") else max(0, blocker.toughness - damage[blocker.name])
+                    last = i == len(alive) - 1
+                    amount = remaining if last and not attacker.has("trample") else min(remaining, lethal)
+                    dealt.append((attacker, blocker.name, amount))
+                    remaining -= amount
+                if remaining > 0 and attacker.has("trample"):
+                    dealt.append((attacker, "player", remaining))
+        for blocker in blockers:
+            if deals(blocker):
+                dealt.append((blocker, attacker.name, blocker.power))
+        for source, target, amount in dealt:
+            if amount <= 0:
+                continue
+            if target == "player":
+                player_damage += amount
+            else:
+                damage[target] += amount
+                if source.has("deathtouch"):
+                    deathtouched.add(target)
+            if source.has("lifelink"):
+                if source is attacker:
+                    gained_attacker += amount
+                else:
+                    gained_defender += amount
+        for c in everyone:  # state-based actions after each damage step
+            if c.name not in dead and (damage[c.name] >= c.toughness or c.name in deathtouched):
+                dead.append(c.name)
+    return CombatOutcome(tuple(sorted(dead)), player_damage, defender_life - player_damage + gained_defender,
+                         attacker_life + gained_attacker)
+
+
+@dataclass(frozen=True)
+class StackOutcome:
+    survives: bool
+    countered: tuple[str, ...]
+
+    def sentence(self, creature: str) -> str:
+        countered = ", ".join(self.countered) if self.countered else "nothing"
+        return f"Outcome: {creature} {'survives' if self.survives else 'dies'}; countered: {countered}."
+
+
+def resolve_stack(toughness: int, stack: list[dict]) -> StackOutcome:
+    """stack: bottom first; items {"name", "kind": damage|pump|counter, "amount", "target": spell name}."""
+    pending = list(stack)
+    countered: list[str] = []
+    damage, bonus = 0, 0
+    while pending:
+        spell = pending.pop()  # the top (last added) resolves first
+        if spell["kind"] == "counter":
+            for other in pending:
+                if other["name"] == spell["target"]:
+                    pending.remove(other)
+                    countered.append(other["name"])
+                    break
+        elif spell["kind"] == "pump":
+            bonus += spell["amount"]
+        elif spell["kind"] == "damage":
+            damage += spell["amount"]
+        if damage >= toughness + bonus:
+            return StackOutcome(False, tuple(countered))
+    return StackOutcome(True, tuple(countered))
+
+
+# -- checks ----------------------------------------------------------------------
+
+def content_words(text: str) -> set[str]:
+    words = re.findall(r"[a-z]+", text.lower().replace("’", "'"))
+    return {w.rstrip("s") for w in words if len(w) > 3 and w not in STOPWORDS}
+
+
+def _idf(rules: ComprehensiveRules) -> dict[str, float]:
+    cached = getattr(rules, "_idf", None)
+    if cached is None:
+        frequency: dict[str, int] = {}
+        numbered = rules.numbered
+        for rule in numbered:
+            for word in content_words(rule.full_text):
+                frequency[word] = frequency.get(word, 0) + 1
+        cached = {w: math.log(len(numbered) / (1 + n)) for w, n in frequency.items()}
+        rules._idf = cached
+    return cached
+
+
+def relevance(rules: ComprehensiveRules, number: str, text: str) -> tuple[float, list[str]]:
+    """IDF-weighted share of the cited rule's content words (with its parent's
+    title) that the question and answer use, and the shared words."""
+    rule = rules.rule(number)
+    parent = rules.rule(rules.parent(number) or "")
+    words = content_words(rule.full_text + " " + (parent.text if parent and len(parent.text) < 60 else ""))
+    shared = words & content_words(text)
+    idf = _idf(rules)
+    weight = lambda ws: sum(max(idf.get(w, 1.0), 0.05) for w in ws)  # noqa: E731
+    score = weight(shared) / weight(words) if words else 0.0
+    return score, sorted(shared, key=lambda w: -idf.get(w, 1.0))
+
+
+def check_citations(rules: ComprehensiveRules, question: str, answer: str) -> list[Check]:
+    cited = rules.citations(answer)
+    if not cited:
+        return [Check("cites_rules", False, "the answer cites no rule (e.g. 'CR 704.5f')", "no_citation")]
+    missing = [n for n in cited if rules.rule(n) is None]
+    if missing:
+        return [Check("citations_exist", False, f"cited rules that do not exist in the Comprehensive Rules "
+                      f"effective {rules.effective_date}: {', '.join(missing)}", "nonexistent_citation")]
+    checks = [Check("citations_exist", True, f"{', '.join(cited)} exist (CR effective {rules.effective_date})")]
+    scores = {n: relevance(rules, n, question + " " + answer) for n in cited}
+    report = "; ".join(f"{n}: {s:.2f} ({', '.join(w[:6])})" for n, (s, w) in scores.items())
+    weak = [n for n, (s, _) in scores.items() if s < RELEVANCE_THRESHOLD]
+    if weak:
+        checks.append(Check("citations_relevant", False, f"below relevance {RELEVANCE_THRESHOLD}: {', '.join(weak)}. "
+                            f"Scores: {report}", "irrelevant_citation"))
+    else:
+        checks.append(Check("citations_relevant", True, f"relevance scores: {report}"))
+    return checks
+
+
+def check_outcome(expected_sentence: str, answer: str) -> Check:
+    stated = next((line.strip() for line in answer.splitlines() if line.strip().startswith("Outcome:")), "")
+    if not stated:
+        return Check("outcome_correct", False, "the answer states no 'Outcome:' line", "no_outcome")
+    if stated == expected_sentence:
+        return Check("outcome_correct", True, f"matches the rules model: {expected_sentence}")
+    return Check("outcome_correct", False, f"the answer says {stated!r}; the rules model computes "
+                 f"{expected_sentence!r}", "wrong_outcome")
