@@ -10,22 +10,15 @@ resolving last in, first out; and state-based actions.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 
-from evaluators.mtg_rules import ComprehensiveRules
+from evaluators.mtg_rules import ComprehensiveRules, content_words
 from forge.records import Check
 
 # IDF-weighted: words every rule uses (player, creature, game) count for little.
 # Measured on the April 2026 rules: template citations score >= 0.064 (p1),
 # a random rule cited for the same question scores below 0.06 two times in three.
 RELEVANCE_THRESHOLD = 0.06
-STOPWORDS = set("""the that this with from have has had into onto their there they them than then when where which
-while would could should each other such only also been being were will shall your yours it's its it’s a an and or
-of to in on at by for as is be are not no any all one two can may must if so do does""".split())
-
-
 # -- the rules model ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -145,24 +138,6 @@ def resolve_stack(toughness: int, stack: list[dict]) -> StackOutcome:
 
 # -- checks ----------------------------------------------------------------------
 
-def content_words(text: str) -> set[str]:
-    words = re.findall(r"[a-z]+", text.lower().replace("’", "'"))
-    return {w.rstrip("s") for w in words if len(w) > 3 and w not in STOPWORDS}
-
-
-def _idf(rules: ComprehensiveRules) -> dict[str, float]:
-    cached = getattr(rules, "_idf", None)
-    if cached is None:
-        frequency: dict[str, int] = {}
-        numbered = rules.numbered
-        for rule in numbered:
-            for word in content_words(rule.full_text):
-                frequency[word] = frequency.get(word, 0) + 1
-        cached = {w: math.log(len(numbered) / (1 + n)) for w, n in frequency.items()}
-        rules._idf = cached
-    return cached
-
-
 def relevance(rules: ComprehensiveRules, number: str, text: str) -> tuple[float, list[str]]:
     """IDF-weighted share of the cited rule's content words (with its parent's
     title) that the question and answer use, and the shared words."""
@@ -170,8 +145,11 @@ def relevance(rules: ComprehensiveRules, number: str, text: str) -> tuple[float,
     parent = rules.rule(rules.parent(number) or "")
     words = content_words(rule.full_text + " " + (parent.text if parent and len(parent.text) < 60 else ""))
     shared = words & content_words(text)
-    idf = _idf(rules)
-    weight = lambda ws: sum(max(idf.get(w, 1.0), 0.05) for w in ws)  # noqa: E731
+    idf = rules.word_idf
+
+    def weight(ws: set[str]) -> float:
+        return sum(max(idf.get(w, 1.0), 0.05) for w in ws)
+
     score = weight(shared) / weight(words) if words else 0.0
     return score, sorted(shared, key=lambda w: -idf.get(w, 1.0))
 

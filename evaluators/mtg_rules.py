@@ -9,8 +9,10 @@ subrules are what a ruling cites.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from forge.errors import InputError
@@ -24,6 +26,17 @@ EFFECTIVE = re.compile(r"effective as of ([A-Z][a-z]+ \d{1,2}, \d{4})")
 # A citation: 704.5f, 608.2, 704.5f-g, 702.19b-702.19d; a bare section (704) only after "rule(s)" or "CR".
 CITATION = re.compile(r"(?:\b(?:CR|[Rr]ules?|[Ss]ection)\s+)?\b(\d{3}\.\d+[a-z]?)(?:\s*[-–]\s*(\d{3}\.\d+[a-z]|[a-z])\b)?"
                       r"|\b(?:CR|[Rr]ules?)\s+(\d{3})\b")
+
+
+STOPWORDS = set("""the that this with from have has had into onto their there they them than then when where which
+while would could should each other such only also been being were will shall your yours it's its it’s a an and or
+of to in on at by for as is be are not no any all one two can may must if so do does""".split())
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case words of four letters or more, stop words dropped, a plural 's' removed."""
+    words = re.findall(r"[a-z]+", text.lower().replace("’", "'"))
+    return {w.rstrip("s") for w in words if len(w) > 3 and w not in STOPWORDS}
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,17 @@ class ComprehensiveRules:
     def numbered(self) -> list[Rule]:
         """Rules and subrules (704.5, 704.5f): what rulings cite."""
         return [r for n, r in self.rules.items() if "." in n]
+
+    @cached_property
+    def word_idf(self) -> dict[str, float]:
+        """Inverse document frequency of each content word over the numbered rules:
+        words every rule uses (player, creature, game) weigh little."""
+        numbered = self.numbered
+        frequency: dict[str, int] = {}
+        for rule in numbered:
+            for word in content_words(rule.full_text):
+                frequency[word] = frequency.get(word, 0) + 1
+        return {w: math.log(len(numbered) / (1 + n)) for w, n in frequency.items()}
 
     def rule(self, number: str) -> Rule | None:
         return self.rules.get(number.strip().rstrip("."))
