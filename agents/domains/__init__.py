@@ -21,6 +21,16 @@ class Task:
     focus: str = ""  # a topic the student failed on (set by the improvement loop)
 
 
+def with_steering(prompt: str, task: Task, feedback: str, redo: str = "Write a corrected example.") -> str:
+    """A generation prompt plus what steers it: the topic the student failed on
+    (from the improvement loop) and the findings on a rejected attempt."""
+    if task.focus:
+        prompt += f"\nFocus on this topic, where the student model is weak: {task.focus}"
+    if feedback:
+        prompt += f"\n\nYour previous attempt was rejected:\n{feedback}\n{redo}"
+    return prompt
+
+
 class Critique(BaseModel):
     """What a critic returns, in every domain."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains import Critique, Task
+from agents.domains import Critique, Task, with_steering
 from evaluators import coding as verify
 from evaluators.mutation import mutants
 from forge.errors import InputError
@@ -166,13 +166,9 @@ class CodingDomain:
                 f"Base it on `{function.name}`. Put all code in ```python fences. For bug_fixing, the instruction "
                 "shows a buggy version and the output the corrected function; for test_generation the output is "
                 f"pytest functions named test_*; for generation the output defines `{function.name}`.")
-        if task.focus:
-            user += f"\nFocus on this topic, where the student model is weak: {task.focus}"
-        if feedback:
-            user += f"\n\nYour previous attempt was rejected:\n{feedback}\nWrite a corrected example."
         return [{"role": "system", "content": "You write training data for a coding assistant. Reply with one JSON "
                                               'object: {"instruction": "...", "output": "..."} and nothing else.'},
-                {"role": "user", "content": user}]
+                {"role": "user", "content": with_steering(user, task, feedback)}]
 
     def _function_for(self, draft: dict[str, str]) -> Function:
         """The template says which function it used; for an LLM's draft, the one it names."""

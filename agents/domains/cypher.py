@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains import Critique, Task
+from agents.domains import Critique, Task, with_steering
 from evaluators.cypher import execution_match, schema_names, verify_cypher_example
 from evaluators.graphdb import GraphBackend, strip_strings
 from forge.records import Check, Example
@@ -369,14 +369,10 @@ class CypherDomain:
                 f"Write one example of category '{task.category}': {CATEGORIES[task.category]}.\n"
                 "The question must be answerable from this graph; the query must use only the labels, relationship "
                 "types and properties above, and a read query must return at least one row.")
-        if task.focus:
-            user += f"\nFocus on this topic, where the student model is weak: {task.focus}"
-        if feedback:
-            user += f"\n\nYour previous attempt was rejected:\n{feedback}\nWrite a corrected example."
         return [
             {"role": "system", "content": "You write training data for a text-to-Cypher model. Reply with one JSON "
                                           'object: {"question": "...", "cypher": "..."} and nothing else.'},
-            {"role": "user", "content": user},
+            {"role": "user", "content": with_steering(user, task, feedback)},
         ]
 
     def to_example(self, task: Task, draft: dict[str, str]) -> Example:

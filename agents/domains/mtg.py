@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains import Critique, Task
+from agents.domains import Critique, Task, with_steering
 from evaluators import mtg
 from evaluators.mtg_rules import ComprehensiveRules
 from forge.records import Check, Example
@@ -181,13 +181,9 @@ class MtgDomain:
                    "as 'CR 704.5g' and end with one line that starts with 'Outcome:'.")
         else:
             ask = f"Write one question of category '{task.category}' ({CATEGORIES[task.category]}) and its answer, citing the rules as 'CR 702.19b'."
-        if task.focus:
-            ask += f"\nFocus on this topic, where the student model is weak: {task.focus}"
-        if feedback:
-            ask += f"\n\nYour previous attempt was rejected:\n{feedback}\nWrite a corrected answer."
         return [{"role": "system", "content": "You are a Magic: The Gathering judge writing training data. Reply with "
                                               'one JSON object: {"question": "...", "answer": "..."} and nothing else.'},
-                {"role": "user", "content": ask}]
+                {"role": "user", "content": with_steering(ask, task, feedback, "Write a corrected answer.")}]
 
     def to_example(self, task: Task, draft: dict[str, Any]) -> Example:
         metadata: dict[str, Any] = {"rule_reference": self.rules.citations(draft["answer"]),
