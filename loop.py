@@ -57,6 +57,14 @@ def open_domain(domain: str, source: str, sandbox: str):
 
     return load_domain(domain, {"graph": source, "repo": source, "rules": source, "sandbox": sandbox})
 
+
+# Where each domain generates from: shared by `generate` and `run`.
+GraphOption = Annotated[str, typer.Option(help="Cypher domain: a Cypher script to load into kglite, or a bolt:// URI.")]
+RepoOption = Annotated[Path, typer.Option(help="Coding domain: the Python repository whose documented functions are used.")]
+SandboxOption = Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")]
+RulesOption = Annotated[Path, typer.Option(help="MTG domain: the Comprehensive Rules plain text "
+                                                "(default: $MTG_CR_PATH, else our small fixture).")]
+
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
@@ -158,10 +166,10 @@ def generate(
     critic: Annotated[Optional[str], typer.Option(help="Critic spec (same forms as --teacher); defaults to the teacher.")] = None,
     count: Annotated[int, typer.Option(min=1, help="Number of example slots in this run.")] = 100,
     workspace: Annotated[Path, typer.Option(help="Directory for the store, teacher cache and exports.")] = Path("workspace"),
-    graph: Annotated[str, typer.Option(help="Cypher domain: a Cypher script to load into kglite, or a bolt:// URI.")] = str(DEFAULT_GRAPH),
-    repo: Annotated[Path, typer.Option(help="Coding domain: the Python repository whose documented functions are used.")] = DEFAULT_REPO,
-    sandbox: Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")] = "docker",
-    rules: Annotated[Path, typer.Option(help="MTG domain: the Comprehensive Rules plain text (default: $MTG_CR_PATH, else our small fixture).")] = DEFAULT_RULES,
+    graph: GraphOption = str(DEFAULT_GRAPH),
+    repo: RepoOption = DEFAULT_REPO,
+    sandbox: SandboxOption = "docker",
+    rules: RulesOption = DEFAULT_RULES,
     concurrency: Annotated[int, typer.Option(min=1, help="Examples (and teacher calls) in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example before rejecting it.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for template choices; part of the run id.")] = 0,
@@ -539,10 +547,10 @@ def run(
     grounding_ratio: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of general examples in training.")] = 0.2,
     epochs: Annotated[Optional[float], typer.Option(help="Training epochs per round (default: the preset's).")] = None,
     workspace: Annotated[Path, typer.Option(help="Directory for everything this run writes.")] = Path("workspace"),
-    graph: Annotated[str, typer.Option(help="Cypher domain: a Cypher script for kglite, or a bolt:// URI.")] = str(DEFAULT_GRAPH),
-    repo: Annotated[Path, typer.Option(help="Coding domain: the Python repository whose documented functions are used.")] = DEFAULT_REPO,
-    sandbox: Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")] = "docker",
-    rules: Annotated[Path, typer.Option(help="MTG domain: the Comprehensive Rules plain text (default: $MTG_CR_PATH, else our small fixture).")] = DEFAULT_RULES,
+    graph: GraphOption = str(DEFAULT_GRAPH),
+    repo: RepoOption = DEFAULT_REPO,
+    sandbox: SandboxOption = "docker",
+    rules: RulesOption = DEFAULT_RULES,
     concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for generation, splits and training.")] = 0,
