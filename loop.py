@@ -616,8 +616,8 @@ def export_gguf_command(
 
     from trainer.export import export_gguf
 
-    students = sorted((workspace / "runs").glob("*/round_*/student/config.json"), key=lambda p: p.stat().st_mtime)
-    students += sorted((workspace / "runs").glob("*/round_*/student/adapter_config.json"), key=lambda p: p.stat().st_mtime)
+    students = [*(workspace / "runs").glob("*/round_*/student/config.json"),
+                *(workspace / "runs").glob("*/round_*/student/adapter_config.json")]
     chosen = student_dir or (max(students, key=lambda p: p.stat().st_mtime).parent if students else None)
     if chosen is None:
         raise fail(f"no trained student under {workspace}/runs. Run `python loop.py run --workspace {workspace}` first.")

@@ -40,9 +40,8 @@ def merge_student(student_dir: str | Path, out_dir: str | Path) -> Path:
     model = AutoPeftModelForCausalLM.from_pretrained(student)
     model.merge_and_unload().save_pretrained(out)
     AutoTokenizer.from_pretrained(student).save_pretrained(out)
-    for extra in ("tokenizer.model",):  # the GGUF converter reads SentencePiece vocabularies from here
-        if (student / extra).is_file():
-            shutil.copy(student / extra, out / extra)
+    if (student / "tokenizer.model").is_file():  # the GGUF converter reads SentencePiece vocabularies from here
+        shutil.copy(student / "tokenizer.model", out / "tokenizer.model")
     return out
 
 
