@@ -65,3 +65,16 @@ def test_generate_runs_with_a_local_gguf_teacher(tiny_gguf, tmp_path):
     # An untrained model writes nonsense: it must be rejected by the verifier, never by a parse error.
     reasons = {r for (rs,) in db.execute("SELECT reasons FROM slots") for r in json.loads(rs)}
     assert "teacher_output_invalid" not in reasons
+
+
+def test_the_harness_answers_with_an_exported_gguf(tiny_gguf, cypher_domain):
+    from evaluators.harness import answer_with_gguf, score_answers, summarise
+
+    items = []
+    for slot, category in enumerate(cypher_domain.categories[:3]):
+        task = Task(slot, category, f"gguf:{slot}")
+        items.append(cypher_domain.to_example(task, cypher_domain.template_draft(task, 1)))
+    answers = answer_with_gguf(tiny_gguf, items, max_new_tokens=16)
+    assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
+    summary = summarise(score_answers(items, answers, cypher_domain.score_answer))
+    assert summary["n"] == 3 and set(summary["by_category"]) == set(cypher_domain.categories[:3])
