@@ -37,6 +37,11 @@ def test_lora_trains_only_adapters(tiny_model, demo_rows, tmp_path):
     assert (tmp_path / "lora" / "student" / "adapter_config.json").is_file()
     assert result.steps > 0
 
+    from trainer.export import export_gguf
+
+    exported = export_gguf(result.model_dir, tmp_path / "lora.gguf", quant="q8_0")  # merge, convert, quantize, load
+    assert exported.gguf.stat().st_size > 0 and isinstance(exported.smoke_output, str)
+
 
 def test_qlora_without_cuda_is_a_clear_error(tiny_model, demo_rows, tmp_path):
     from dataclasses import replace
