@@ -52,7 +52,12 @@ def load_model(preset: Preset, base: str | Path, init_from: str | Path | None):
     dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else torch.float32
     kwargs: dict[str, Any] = {"dtype": dtype}
     if preset.method == "qlora":
+        from importlib.util import find_spec
+
         from transformers import BitsAndBytesConfig
+
+        if find_spec("bitsandbytes") is None:
+            raise InputError(f"preset {preset.name!r} uses QLoRA, which needs bitsandbytes: pip install -e '.[gpu]'")
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype)
@@ -62,7 +67,7 @@ def load_model(preset: Preset, base: str | Path, init_from: str | Path | None):
 
     model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
     if preset.method == "qlora":
-        model = prepare_model_for_kbit_training(model)
+        model = prepare_model_for_kbit_training(model, gradient_checkpointing_kwargs={"use_reentrant": False})
     if init_from:
         return PeftModel.from_pretrained(model, init_from, is_trainable=True)
     config = LoraConfig(r=preset.lora_r, lora_alpha=preset.lora_alpha, lora_dropout=preset.lora_dropout,
