@@ -3,14 +3,16 @@
 Held-out items are split by a stable hash into a *feedback* set (its failures
 steer the next round) and a *test* set (reported only). The student answers
 each item (transformers, or an exported GGUF through llama.cpp), and the same
-domain verifier that judged the training data scores the answer.
+domain verifier that judged the training data scores the answer. A domain may
+also measure each answer (the MTG judge: citation precision and recall, outcome
+correctness); the summary averages those per category.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,26 +39,32 @@ class ItemScore:
     answer: str
     correct: bool
     detail: str
+    measures: dict[str, float] = field(default_factory=dict)
 
 
-def score_answers(items: list[Example], answers: list[str],
-                  judge: Callable[[Example, str], Any]) -> list[ItemScore]:
+def score_answers(items: list[Example], answers: list[str], judge: Callable[[Example, str], Any],
+                  measure: Callable[[Example, str], dict[str, float]] | None = None) -> list[ItemScore]:
     scores = []
     for item, answer in zip(items, answers, strict=True):
         check = judge(item, answer)
         scores.append(ItemScore(item.id, item.category, item.payload.get("instruction", ""), item.payload.get("output", ""),
-                                answer, check.passed, check.detail))
+                                answer, check.passed, check.detail, measure(item, answer) if measure else {}))
     return scores
 
 
 def summarise(scores: list[ItemScore]) -> dict[str, Any]:
     by_category: dict[str, list[bool]] = defaultdict(list)
+    measured: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for s in scores:
         by_category[s.category].append(s.correct)
+        for name, value in s.measures.items():
+            measured[s.category][name].append(value)
     return {
         "accuracy": sum(s.correct for s in scores) / len(scores) if scores else 0.0,
         "n": len(scores),
         "by_category": {c: sum(v) / len(v) for c, v in sorted(by_category.items())},
+        "measures_by_category": {c: {m: sum(v) / len(v) for m, v in sorted(ms.items())}
+                                 for c, ms in sorted(measured.items())},
     }
 
 

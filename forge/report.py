@@ -78,6 +78,15 @@ def write_report(run_dir: Path, config: dict[str, Any], baseline: dict[str, Any]
     for c in categories:
         lines.append(f"| {c} | {_pct(baseline['test']['by_category'].get(c))} | " +
                      " | ".join(_pct(h["scores"]["test"]["by_category"].get(c)) for h in history) + " |")
+    measures = history[-1]["scores"]["test"].get("measures_by_category") if history else None
+    if measures:
+        names = sorted({m for ms in measures.values() for m in ms})
+        before = baseline["test"].get("measures_by_category", {})
+        lines += ["", f"## Test measures by category (round 0 → round {history[-1]['round']})", "",
+                  "| category | " + " | ".join(n.replace("_", " ") for n in names) + " |", "|---|" + "---|" * len(names)]
+        for c, ms in measures.items():
+            lines.append(f"| {c} | " + " | ".join(f"{_num(before.get(c, {}).get(n), 2)} → {_num(ms.get(n), 2)}"
+                                                   if n in ms else "" for n in names) + " |")
     lines += ["", "## Generation plan by round", "",
               "Each round after the first shifts the budget toward the categories the student failed on the "
               "feedback set (never the test set), and passes the failed topics to the teacher.", ""]

@@ -29,6 +29,7 @@ def test_split_is_stable_and_covers_everything():
 
 
 def test_summary_is_per_category():
-    scores = [ItemScore("1", "a", "q", "r", "x", True, ""), ItemScore("2", "a", "q", "r", "y", False, ""),
-              ItemScore("3", "b", "q", "r", "z", True, "")]
-    assert summarise(scores) == {"accuracy": 2 / 3, "n": 3, "by_category": {"a": 0.5, "b": 1.0}}
+    scores = [ItemScore("1", "a", "q", "r", "x", True, "", {"recall": 1.0}),
+              ItemScore("2", "a", "q", "r", "y", False, "", {"recall": 0.5}), ItemScore("3", "b", "q", "r", "z", True, "")]
+    assert summarise(scores) == {"accuracy": 2 / 3, "n": 3, "by_category": {"a": 0.5, "b": 1.0},
+                                 "measures_by_category": {"a": {"recall": 0.75}}}
