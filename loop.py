@@ -45,17 +45,23 @@ DEFAULT_REPO = REPO / "data" / "coding" / "demo_repo"
 
 
 DEFAULT_RULES = Path(os.environ.get("MTG_CR_PATH") or REPO / "data" / "mtg" / "rules_fixture.txt")
+DEFAULT_IPG = Path(os.environ["MTG_IPG_PATH"]) if os.environ.get("MTG_IPG_PATH") else None
 
 
-def domain_source(domain: str, graph: str, repo: Path, rules: Path) -> str:
-    """What a domain generates from: the Cypher graph, the code repository, or the rules."""
-    return {"coding": str(repo.resolve()), "mtg": str(rules.resolve())}.get(domain, graph)
+def domain_sources(domain: str, graph: str, repo: Path, rules: Path, ipg: Optional[Path]) -> dict[str, str]:
+    """What a domain generates from, by option name: the Cypher graph, the code
+    repository, or the rules (and the Infraction Procedure Guide, if given)."""
+    if domain == "coding":
+        return {"repo": str(repo.resolve())}
+    if domain == "mtg":
+        return {"rules": str(rules.resolve()), **({"ipg": str(ipg.resolve())} if ipg else {})}
+    return {"graph": graph}
 
 
-def open_domain(domain: str, source: str, sandbox: str):
+def open_domain(domain: str, sources: dict[str, str], sandbox: str):
     from agents.domains import load_domain
 
-    return load_domain(domain, {"graph": source, "repo": source, "rules": source, "sandbox": sandbox})
+    return load_domain(domain, {**sources, "sandbox": sandbox})
 
 
 # Where each domain generates from: shared by `generate` and `run`.
@@ -64,6 +70,8 @@ RepoOption = Annotated[Path, typer.Option(help="Coding domain: the Python reposi
 SandboxOption = Annotated[str, typer.Option(help="Coding domain: where code runs, docker (warm pool) or bwrap.")]
 RulesOption = Annotated[Path, typer.Option(help="MTG domain: the Comprehensive Rules plain text "
                                                 "(default: $MTG_CR_PATH, else our small fixture).")]
+IpgOption = Annotated[Optional[Path], typer.Option(help="MTG domain: the Infraction Procedure Guide saved as text "
+                                                        "(default: $MTG_IPG_PATH); adds the tournament category.")]
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -116,7 +124,7 @@ async def generate_with_progress(domain, teacher, critic, store, config):
     return store.summary(config.run_id), progress, time.perf_counter() - started
 
 
-async def _generate(domain_name: str, source: str, sandbox: str, teacher_spec: str, critic_spec: str, count: int,
+async def _generate(domain_name: str, sources: dict[str, str], sandbox: str, teacher_spec: str, critic_spec: str, count: int,
                     workspace_path: Path, concurrency: int, max_attempts: int, seed: int, timeout_s: float) -> None:
     from agents.generation import GenerationConfig
     from forge.workspace import Workspace
@@ -124,7 +132,7 @@ async def _generate(domain_name: str, source: str, sandbox: str, teacher_spec: s
     # Everything that can be wrong with the input is checked before the
     # workspace is touched, so a bad command leaves nothing half-written.
     workspace = Workspace.check(workspace_path)
-    domain = open_domain(domain_name, source, sandbox)
+    domain = open_domain(domain_name, sources, sandbox)
     try:
         teacher, critic = make_teachers(domain, teacher_spec, critic_spec, workspace, concurrency, timeout_s)
     except InputError:
@@ -133,7 +141,7 @@ async def _generate(domain_name: str, source: str, sandbox: str, teacher_spec: s
     try:
         await check_teachers(teacher, critic)
         store = workspace.create().open_store()
-        config = GenerationConfig(domain=domain_name, source=source, teacher=teacher.spec, critic=critic.spec,
+        config = GenerationConfig(domain=domain_name, sources=sources, teacher=teacher.spec, critic=critic.spec,
                                   count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed)
         summary, progress, elapsed = await generate_with_progress(domain, teacher, critic, store, config)
         print_summary(summary, workspace.root, config.run_id, progress, elapsed)
@@ -170,6 +178,7 @@ def generate(
     repo: RepoOption = DEFAULT_REPO,
     sandbox: SandboxOption = "docker",
     rules: RulesOption = DEFAULT_RULES,
+    ipg: IpgOption = DEFAULT_IPG,
     concurrency: Annotated[int, typer.Option(min=1, help="Examples (and teacher calls) in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example before rejecting it.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for template choices; part of the run id.")] = 0,
@@ -180,7 +189,7 @@ def generate(
     Rerunning the same command resumes the run: finished slots are kept and only the rest run.
     """
     try:
-        asyncio.run(_generate(domain, domain_source(domain, graph, repo, rules), sandbox, teacher, critic or teacher, count,
+        asyncio.run(_generate(domain, domain_sources(domain, graph, repo, rules, ipg), sandbox, teacher, critic or teacher, count,
                               workspace, concurrency, max_attempts, seed, timeout))
     except InputError as exc:
         raise fail(str(exc)) from None
@@ -256,7 +265,7 @@ def export(
 @dataclass(frozen=True)
 class CycleConfig:
     domain: str
-    source: str
+    sources: dict[str, str]
     sandbox: str
     teacher: str
     critic: str
@@ -307,7 +316,7 @@ class ImprovementCycle:
     @property
     def domain(self):
         if self._domain is None:
-            self._domain = open_domain(self.config.domain, self.config.source, self.config.sandbox)
+            self._domain = open_domain(self.config.domain, self.config.sources, self.config.sandbox)
         return self._domain
 
     def close(self) -> None:
@@ -344,7 +353,7 @@ class ImprovementCycle:
 
         console.rule(f"[bold]run {self.config.run_id}: held-out evaluation items")
         store = SQLiteStore(self.run_dir / "heldout.sqlite")
-        config = GenerationConfig(domain=self.config.domain, source=self.config.source, teacher="template",
+        config = GenerationConfig(domain=self.config.domain, sources=self.config.sources, teacher="template",
                                   critic="template", count=self.config.heldout, seed=self.config.seed + 10_000,
                                   round=-1, concurrency=self.config.concurrency)
         self._generate(config, "template", "template", store)
@@ -362,7 +371,7 @@ class ImprovementCycle:
 
         round_ = state["round"] + 1
         console.rule(f"[bold]round {round_}: generate")
-        config = GenerationConfig(domain=self.config.domain, source=self.config.source, teacher=self.config.teacher,
+        config = GenerationConfig(domain=self.config.domain, sources=self.config.sources, teacher=self.config.teacher,
                                   critic=self.config.critic, count=self.config.count, concurrency=self.config.concurrency,
                                   max_attempts=self.config.max_attempts, seed=self.config.seed, round=round_,
                                   weights=state["plan"]["weights"], focus=state["plan"]["focus"])
@@ -435,11 +444,14 @@ class ImprovementCycle:
         from evaluators.harness import answer_with_transformers, score_answers, summarise
 
         items = self._heldout(state, split)
-        scores = score_answers(items, answer_with_transformers(model_dir, items), self.domain.score_answer)
+        scores = score_answers(items, answer_with_transformers(model_dir, items), self.domain.score_answer,
+                               getattr(self.domain, "answer_measures", None))
         (out / f"eval_{split}.jsonl").write_text("".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in scores))
         summary = summarise(scores)
         console.print(f"{split}: {100 * summary['accuracy']:.1f}% of {summary['n']} "
                       + " ".join(f"{c} {100 * a:.0f}%" for c, a in summary["by_category"].items()))
+        for category, measures in summary["measures_by_category"].items():
+            console.print(f"  {category}: " + ", ".join(f"{m.replace('_', ' ')} {v:.2f}" for m, v in measures.items()))
         return summary
 
     def evaluate(self, state: CycleState) -> CycleState:
@@ -551,6 +563,7 @@ def run(
     repo: RepoOption = DEFAULT_REPO,
     sandbox: SandboxOption = "docker",
     rules: RulesOption = DEFAULT_RULES,
+    ipg: IpgOption = DEFAULT_IPG,
     concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for generation, splits and training.")] = 0,
@@ -575,7 +588,7 @@ def run(
             return
         ws = Workspace.check(workspace)
         load_rows(grounding)
-        config = CycleConfig(domain=domain, source=domain_source(domain, graph, repo, rules), sandbox=sandbox, teacher=teacher, critic=critic or teacher, student=student,
+        config = CycleConfig(domain=domain, sources=domain_sources(domain, graph, repo, rules, ipg), sandbox=sandbox, teacher=teacher, critic=critic or teacher, student=student,
                              student_model=student_model, rounds=rounds, count=count, heldout=heldout,
                              grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
                              concurrency=concurrency, max_attempts=max_attempts, seed=seed, patience=patience)
@@ -672,7 +685,8 @@ def sandbox_check(backend: Annotated[str, typer.Option(help="docker or bwrap.")]
 
 # -- mtg ---------------------------------------------------------------------
 
-mtg_app = typer.Typer(help="Magic: The Gathering rules: look up the Comprehensive Rules.", no_args_is_help=True)
+mtg_app = typer.Typer(help="Magic: The Gathering: look up the Comprehensive Rules and the Infraction Procedure Guide.",
+                      no_args_is_help=True)
 app.add_typer(mtg_app, name="mtg")
 
 
@@ -701,6 +715,38 @@ def mtg_rule(
         console.print(f"  {child} {escape(cr.rule(child).text)}", highlight=False)
     console.print(f"(Comprehensive Rules effective {cr.effective_date}: {len(cr.numbered)} numbered rules, "
                   f"{len(cr.glossary)} glossary terms)")
+
+
+@mtg_app.command("ipg")
+def mtg_ipg(
+    number: Annotated[str, typer.Argument(help="A section number such as 2.1 (an infraction) or 2 (a class).")],
+    ipg: Annotated[Optional[Path], typer.Option(help="The Infraction Procedure Guide saved as text "
+                                                     "(default: $MTG_IPG_PATH).")] = DEFAULT_IPG,
+) -> None:
+    """Print a section of the Infraction Procedure Guide: its penalty, definition, examples and remedies."""
+    from evaluators.mtg_ipg import load_ipg
+
+    if ipg is None:
+        raise fail("no Infraction Procedure Guide given: pass --ipg PATH (the guide's PDF saved as text, "
+                   "e.g. pdftotext IPG.pdf ipg.txt) or set MTG_IPG_PATH")
+    try:
+        guide = load_ipg(ipg)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    section = guide.section(number)
+    if section is None:
+        raise fail(f"section {number} does not exist in the Infraction Procedure Guide effective "
+                   f"{guide.effective_date} ({ipg}); its infractions are "
+                   f"{', '.join(s.number for s in guide.infractions)}")
+    console.print(f"[bold]{section.number}[/] {escape(section.title)}" +
+                  (f" — penalty: [bold]{section.penalty}[/]" if section.penalty else ""), highlight=False)
+    examples = [f"  {letter}. {escape(text)}" for letter, text in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", section.examples)]
+    for heading, text in section.parts:  # the guide's order: Definition, Examples, Philosophy, ...
+        console.print(f"{heading}: {escape(text)}" if heading != "Text" else escape(text), highlight=False)
+        if heading == "Definition" and examples:
+            console.print("Examples:\n" + "\n".join(examples), highlight=False)
+    console.print(f"(Infraction Procedure Guide effective {guide.effective_date}: {len(guide.sections)} sections, "
+                  f"{len(guide.infractions)} infractions)")
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from forge.store import Store
 @dataclass(frozen=True)
 class GenerationConfig:
     domain: str
-    source: str  # the domain's data source (the Cypher graph script or URI)
+    sources: dict[str, str]  # what the domain reads, by option name: {"graph": script or URI}, {"rules": path, "ipg": path}
     teacher: str
     critic: str
     count: int

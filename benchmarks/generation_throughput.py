@@ -36,7 +36,7 @@ async def measure(domain, teacher_spec: str, workspace: Path, count: int, concur
     spec = parse_teacher_spec(teacher_spec)
     teacher = make_teacher(spec, domain, cache_path=ws.cache_path, concurrency=concurrency)
     store = ws.open_store()
-    config = GenerationConfig(domain="cypher", source="demo", teacher=str(spec), critic=str(spec), count=count,
+    config = GenerationConfig(domain="cypher", sources={"graph": "demo"}, teacher=str(spec), critic=str(spec), count=count,
                               concurrency=concurrency)
     await teacher.check_reachable()  # connects and finishes lazy imports before the clock starts
     started, cpu_started = time.perf_counter(), time.process_time()

@@ -1,6 +1,8 @@
-"""MTG verification: citations must exist in the loaded Comprehensive Rules and
-be relevant to the question, and a scenario's stated outcome must equal the one
-a small rules model computes.
+"""MTG verification: citations must exist in the loaded Comprehensive Rules (or,
+for tournament questions, the Infraction Procedure Guide) and be relevant to
+the question; a scenario's stated outcome must equal the one a small rules
+model computes, and a tournament ruling must name the infraction and the
+penalty the guide gives it.
 
 The model covers what the template scenarios use: combat damage with first
 strike, double strike, deathtouch, trample and lifelink (one attacker, up to
@@ -10,15 +12,14 @@ resolving last in, first out; and state-based actions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Protocol
 
-from evaluators.mtg_rules import ComprehensiveRules, content_words
+from evaluators.mtg_ipg import PENALTIES, Section
+from evaluators.mtg_rules import content_words
 from forge.records import Check
 
-# IDF-weighted: words every rule uses (player, creature, game) count for little.
-# Measured on the April 2026 rules: template citations score >= 0.064 (p1),
-# a random rule cited for the same question scores below 0.06 two times in three.
-RELEVANCE_THRESHOLD = 0.06
 # -- the rules model ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -138,14 +139,26 @@ def resolve_stack(toughness: int, stack: list[dict]) -> StackOutcome:
 
 # -- checks ----------------------------------------------------------------------
 
-def relevance(rules: ComprehensiveRules, number: str, text: str) -> tuple[float, list[str]]:
-    """IDF-weighted share of the cited rule's content words (with its parent's
-    title) that the question and answer use, and the shared words."""
-    rule = rules.rule(number)
-    parent = rules.rule(rules.parent(number) or "")
-    words = content_words(rule.full_text + " " + (parent.text if parent and len(parent.text) < 60 else ""))
+class CitedDocument(Protocol):
+    """What rulings cite: the Comprehensive Rules or the Infraction Procedure Guide."""
+
+    title: str
+    cite_as: str
+    check_prefix: str
+    relevance_threshold: float
+    word_idf: dict[str, float]
+
+    def citations(self, text: str) -> list[str]: ...
+
+    def cited_text(self, number: str) -> str | None: ...
+
+
+def relevance(document: CitedDocument, number: str, text: str) -> tuple[float, list[str]]:
+    """IDF-weighted share of the cited text's content words that the question
+    and answer use, and the shared words."""
+    words = content_words(document.cited_text(number) or "")
     shared = words & content_words(text)
-    idf = rules.word_idf
+    idf = document.word_idf
 
     def weight(ws: set[str]) -> float:
         return sum(max(idf.get(w, 1.0), 0.05) for w in ws)
@@ -154,31 +167,59 @@ def relevance(rules: ComprehensiveRules, number: str, text: str) -> tuple[float,
     return score, sorted(shared, key=lambda w: -idf.get(w, 1.0))
 
 
-def check_citations(rules: ComprehensiveRules, question: str, answer: str) -> list[Check]:
-    cited = rules.citations(answer)
+def check_citations(document: CitedDocument, question: str, answer: str) -> list[Check]:
+    """Every citation exists in the document, and each is relevant to the question and answer."""
+    prefix = document.check_prefix
+    cited = document.citations(answer)
     if not cited:
-        return [Check("cites_rules", False, "the answer cites no rule (e.g. 'CR 704.5f')", "no_citation")]
-    missing = [n for n in cited if rules.rule(n) is None]
+        return [Check(f"cites_{prefix or 'rules'}", False, f"the answer cites nothing from {document.title} "
+                      f"(e.g. '{document.cite_as}')", "no_citation")]
+    missing = [n for n in cited if document.cited_text(n) is None]
     if missing:
-        return [Check("citations_exist", False, f"cited rules that do not exist in the Comprehensive Rules "
-                      f"effective {rules.effective_date}: {', '.join(missing)}", "nonexistent_citation")]
-    checks = [Check("citations_exist", True, f"{', '.join(cited)} exist (CR effective {rules.effective_date})")]
-    scores = {n: relevance(rules, n, question + " " + answer) for n in cited}
+        return [Check(f"{prefix}citations_exist", False, f"citations that do not exist in {document.title}: "
+                      f"{', '.join(missing)}", "nonexistent_citation")]
+    checks = [Check(f"{prefix}citations_exist", True, f"{', '.join(cited)} exist in {document.title}")]
+    scores = {n: relevance(document, n, question + " " + answer) for n in cited}
     report = "; ".join(f"{n}: {s:.2f} ({', '.join(w[:6])})" for n, (s, w) in scores.items())
-    weak = [n for n, (s, _) in scores.items() if s < RELEVANCE_THRESHOLD]
+    threshold = document.relevance_threshold
+    weak = [n for n, (s, _) in scores.items() if s < threshold]
     if weak:
-        checks.append(Check("citations_relevant", False, f"below relevance {RELEVANCE_THRESHOLD}: {', '.join(weak)}. "
+        checks.append(Check(f"{prefix}citations_relevant", False, f"below relevance {threshold}: {', '.join(weak)}. "
                             f"Scores: {report}", "irrelevant_citation"))
     else:
-        checks.append(Check("citations_relevant", True, f"relevance scores: {report}"))
+        checks.append(Check(f"{prefix}citations_relevant", True, f"relevance scores: {report}"))
     return checks
 
 
+def _outcome_line(answer: str) -> str:
+    return next((line.strip() for line in answer.splitlines() if line.strip().startswith("Outcome:")), "")
+
+
 def check_outcome(expected_sentence: str, answer: str) -> Check:
-    stated = next((line.strip() for line in answer.splitlines() if line.strip().startswith("Outcome:")), "")
+    stated = _outcome_line(answer)
     if not stated:
         return Check("outcome_correct", False, "the answer states no 'Outcome:' line", "no_outcome")
     if stated == expected_sentence:
         return Check("outcome_correct", True, f"matches the rules model: {expected_sentence}")
     return Check("outcome_correct", False, f"the answer says {stated!r}; the rules model computes "
                  f"{expected_sentence!r}", "wrong_outcome")
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[—–-]", " ", text.lower()))
+
+
+def check_infraction(section: Section, answer: str) -> Check:
+    """The answer's 'Outcome:' line names the infraction and exactly the penalty the guide gives it."""
+    stated = _outcome_line(answer)
+    if not stated:
+        return Check("infraction_correct", False, "the answer states no 'Outcome: <infraction>; penalty: <penalty>.' "
+                     "line", "no_outcome")
+    penalties = [p for p in PENALTIES if _plain(p) in _plain(stated)]
+    if _plain(section.short_title) not in _plain(stated):
+        return Check("infraction_correct", False, f"the answer says {stated!r}; the guide's infraction is "
+                     f"{section.title} (IPG {section.number})", "wrong_infraction")
+    if penalties != [section.penalty]:
+        return Check("infraction_correct", False, f"the answer says {stated!r}; IPG {section.number} gives "
+                     f"{section.title} the penalty {section.penalty}", "wrong_penalty")
+    return Check("infraction_correct", True, f"{section.title}, {section.penalty} (IPG {section.number})")

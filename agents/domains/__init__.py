@@ -68,9 +68,10 @@ def _coding(options: dict[str, Any]):
 
 def _mtg(options: dict[str, Any]):
     from agents.domains.mtg import MtgDomain
+    from evaluators.mtg_ipg import load_ipg
     from evaluators.mtg_rules import load_rules
 
-    return MtgDomain(load_rules(options["rules"]))
+    return MtgDomain(load_rules(options["rules"]), load_ipg(options["ipg"]) if options.get("ipg") else None)
 
 
 DOMAINS: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -1,9 +1,13 @@
-"""The MTG judge domain: rulings grounded in the Comprehensive Rules.
+"""The MTG judge domain: rulings grounded in the Comprehensive Rules, and, when
+the user supplies the Infraction Procedure Guide, tournament rulings grounded
+in it.
 
 Templates are correct by construction: rule and keyword questions are answered
 from the rule text with its citation; combat, stack and state-based-action
 scenarios are answered by a small rules model (evaluators/mtg.py), citing the
-rules that decide them. Every example carries the seed's `rule_reference`.
+rules that decide them; tournament questions are built from an infraction's
+own definition, examples, upgrade and remedy, and answered with its penalty.
+Every example carries the seed's `rule_reference`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.domains import Critique, Task, with_steering
 from evaluators import mtg
+from evaluators.mtg_ipg import InfractionProcedureGuide
 from evaluators.mtg_rules import ComprehensiveRules
 from forge.records import Check, Example
 
@@ -25,6 +30,8 @@ CATEGORIES = {
     "stack_resolution": "spells resolving last in, first out, with counterspells and pump spells",
     "state_based_actions": "zero toughness, lethal damage, zero life, the legend rule",
 }
+TOURNAMENT = "tournament"  # only with an Infraction Procedure Guide
+SCENARIOS = ("combat_damage", "stack_resolution", "state_based_actions")
 NAMES = ("Grizzly Bear", "Hill Giant", "Ogre Brute", "Elvish Scout", "Stone Wall", "Night Viper", "Sun Knight",
          "Ember Hound", "River Serpent", "Iron Golem", "Marsh Stalker", "Dawn Paladin")
 KEYWORDS = ("first strike", "double strike", "deathtouch", "trample", "lifelink")
@@ -35,7 +42,8 @@ KEYWORD_RULES = {"first strike": "702.7b", "double strike": "702.4b", "deathtouc
 class RulingDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=10, max_length=1200)
-    answer: str = Field(min_length=10, max_length=3000, description="Cite rules as 'CR 704.5f'; scenarios end with an 'Outcome:' line.")
+    answer: str = Field(min_length=10, max_length=3000, description="Cite rules as 'CR 704.5f' (tournament rulings: "
+                        "'IPG 2.1'); scenarios and tournament rulings end with an 'Outcome:' line.")
 
 
 def _describe(creature: dict[str, Any]) -> str:
@@ -46,14 +54,19 @@ def _describe(creature: dict[str, Any]) -> str:
 class MtgDomain:
     name = "mtg"
     metric = "ruling accuracy"
-    categories = tuple(CATEGORIES)
     draft_model = RulingDraft
     critique_model = Critique
 
-    def __init__(self, rules: ComprehensiveRules) -> None:
+    def __init__(self, rules: ComprehensiveRules, ipg: InfractionProcedureGuide | None = None) -> None:
         self.rules = rules
+        self.ipg = ipg
+        self.categories = tuple(CATEGORIES) + ((TOURNAMENT,) if ipg else ())
         self.citable = [r.number for r in rules.numbered if len(r.text) > 40]
         self.keywords = [n for n in rules.children("702") if rules.children(n)]
+
+    def citations(self, text: str) -> list[str]:
+        """CR rule numbers and, with a guide loaded, its sections as 'IPG 2.1'."""
+        return self.rules.citations(text) + ([f"IPG {n}" for n in self.ipg.citations(text)] if self.ipg else [])
 
     # -- scenarios (derived from the task seed, so any teacher sees the same one) --
 
@@ -151,6 +164,36 @@ class MtgDomain:
             "legend_rule": f"A player controls two legendary permanents named {name}. What do state-based actions do?",
         }[kind]
 
+    # -- tournament questions (from the guide; derived from the seed like scenarios) --
+
+    def tournament_case(self, task: Task) -> dict[str, Any]:
+        rng = random.Random(f"tournament:{task.seed}")
+        section = rng.choice(self.ipg.infractions)
+        forms = (["penalty"] + ["example"] * 2 * bool(section.examples) + ["upgrade"] * bool(section.part("Upgrade"))
+                 + ["remedy"] * bool(section.part("Additional Remedy")))
+        case = {"infraction": section.number, "form": rng.choice(forms)}
+        if case["form"] == "example":
+            case["example"] = rng.randrange(len(section.examples))
+        return case
+
+    def tournament_question(self, case: dict[str, Any]) -> str:
+        section = self.ipg.section(case["infraction"])
+        if case["form"] == "example":
+            return (f"At a Competitive REL tournament: {section.examples[case['example']]} Which infraction is this, "
+                    "and what is the penalty?")
+        name = section.short_title
+        return {"penalty": f"At Competitive REL, what counts as {name}, and what is its penalty?",
+                "upgrade": f"At Competitive REL, when is the penalty for {name} upgraded?",
+                "remedy": f"At Competitive REL, what does a judge do to fix {name} besides the penalty?"}[case["form"]]
+
+    def tournament_answer(self, case: dict[str, Any]) -> str:
+        section = self.ipg.section(case["infraction"])
+        tail = {"example": "", "penalty": f" Its penalty: {section.penalty}.",
+                "upgrade": f" Upgrade: {section.part('Upgrade')}",
+                "remedy": f" Additional remedy: {section.part('Additional Remedy')}"}[case["form"]]
+        return (f"This is {section.title} (IPG {section.number}): {section.part('Definition')}{tail}\n"
+                f"Outcome: {section.title}; penalty: {section.penalty}.")
+
     # -- what the example graph calls ---------------------------------------
 
     def template_draft(self, task: Task, attempt: int) -> dict[str, str]:
@@ -169,16 +212,24 @@ class MtgDomain:
             text = " ".join(f"{self.rules.rule(p).text} (CR {p})" for p in parts)
             ask = rng.choice(["How does {k} work?", "What does the keyword ability {k} do?", "Explain {k}."])
             return {"question": ask.format(k=title), "answer": f"{title} is defined in rule {section}. {text}"}
+        if task.category == TOURNAMENT:
+            case = self.tournament_case(Task(task.slot, task.category, f"{task.seed}:{attempt}"))
+            return {"question": self.tournament_question(case), "answer": self.tournament_answer(case),
+                    "tournament_case": case}
         spec = self.scenario(Task(task.slot, task.category, f"{task.seed}:{attempt}"))
         outcome, why, _ = self.solve(task.category, spec)
         return {"question": self.question(task.category, spec), "answer": " ".join(why) + "\n" + outcome,
                 "scenario": spec}
 
     def generation_messages(self, task: Task, feedback: str) -> list[dict[str, str]]:
-        spec = self.scenario(task)
-        if task.category in ("combat_damage", "stack_resolution", "state_based_actions"):
-            ask = (f"Answer this ruling question: {self.question(task.category, spec)}\nCite the rules that decide it "
-                   "as 'CR 704.5g' and end with one line that starts with 'Outcome:'.")
+        if task.category in SCENARIOS:
+            ask = (f"Answer this ruling question: {self.question(task.category, self.scenario(task))}\nCite the rules "
+                   "that decide it as 'CR 704.5g' and end with one line that starts with 'Outcome:'.")
+        elif task.category == TOURNAMENT:
+            index = "; ".join(f"{s.number} {s.title}" for s in self.ipg.infractions)
+            ask = (f"Answer this tournament question as a judge: {self.tournament_question(self.tournament_case(task))}"
+                   f"\nThe Infraction Procedure Guide effective {self.ipg.effective_date} lists: {index}.\nCite it as "
+                   "'IPG 2.1' and end with one line 'Outcome: <infraction>; penalty: <penalty>.'")
         else:
             ask = f"Write one question of category '{task.category}' ({CATEGORIES[task.category]}) and its answer, citing the rules as 'CR 702.19b'."
         return [{"role": "system", "content": "You are a Magic: The Gathering judge writing training data. Reply with "
@@ -186,16 +237,22 @@ class MtgDomain:
                 {"role": "user", "content": with_steering(ask, task, feedback, "Write a corrected answer.")}]
 
     def to_example(self, task: Task, draft: dict[str, Any]) -> Example:
-        metadata: dict[str, Any] = {"rule_reference": self.rules.citations(draft["answer"]),
+        metadata: dict[str, Any] = {"rule_reference": self.citations(draft["answer"]),
                                     "rules_effective": self.rules.effective_date}
-        if task.category in ("combat_damage", "stack_resolution", "state_based_actions"):
+        if task.category in SCENARIOS:
             metadata["scenario"] = draft.get("scenario") or self.scenario(task)
+        if task.category == TOURNAMENT:
+            metadata["tournament_case"] = draft.get("tournament_case") or self.tournament_case(task)
+            metadata["ipg_effective"] = self.ipg.effective_date
         return Example(self.name, task.category, "instruction",
                        {"instruction": draft["question"].strip(), "input": "", "output": draft["answer"].strip()}, metadata)
 
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
-        cited = "\n".join(f"{n}: {self.rules.rule(n).full_text}" for n in self.rules.citations(example.payload["output"])
-                          if self.rules.rule(n))
+        answer = example.payload["output"]
+        cited = "\n".join([f"CR {n}: {self.rules.rule(n).full_text}" for n in self.rules.citations(answer)
+                           if self.rules.rule(n)] +
+                          [f"IPG {n}: {self.ipg.section(n).full_text} Penalty: {self.ipg.section(n).penalty}"
+                           for n in (self.ipg.citations(answer) if self.ipg else []) if self.ipg.section(n)])
         return [{"role": "system", "content": "You are a senior Magic: The Gathering judge reviewing training data. Reply "
                                               'with one JSON object: {"verdict": "agree" or "disagree", "reason": "..."}.'},
                 {"role": "user", "content": f"Question: {example.payload['instruction']}\n\nRuling: {example.payload['output']}"
@@ -203,32 +260,48 @@ class MtgDomain:
                                             "Does the ruling follow from these rules?"}]
 
     def template_critique(self, example: Example) -> dict[str, str]:
-        cited = self.rules.citations(example.payload["output"])
+        cited = self.citations(example.payload["output"])
         if not cited:
             return {"verdict": "disagree", "reason": "the ruling cites no rule"}
         return {"verdict": "agree", "reason": f"the ruling rests on {', '.join(cited)}"}
 
+    def outcome(self, example: Example, answer: str) -> Check | None:
+        """A scenario's outcome against the rules model, a tournament ruling's
+        infraction and penalty against the guide; None for other questions."""
+        if (spec := example.metadata.get("scenario")) is not None:
+            return mtg.check_outcome(self.solve(example.category, spec)[0], answer)
+        if (case := example.metadata.get("tournament_case")) is not None:
+            return mtg.check_infraction(self.ipg.section(case["infraction"]), answer)
+        return None
+
     def verify(self, example: Example) -> list[Check]:
         question, answer = example.payload["instruction"], example.payload["output"]
-        checks = mtg.check_citations(self.rules, question, answer)
-        spec = example.metadata.get("scenario")
-        if spec is not None:
-            expected, _, _ = self.solve(example.category, spec)
-            checks.append(mtg.check_outcome(expected, answer))
-        return checks
+        document = self.ipg if example.category == TOURNAMENT else self.rules
+        checks = mtg.check_citations(document, question, answer)
+        if document is self.ipg and self.rules.citations(answer):  # a tournament ruling may cite game rules too
+            checks += mtg.check_citations(self.rules, question, answer)
+        outcome = self.outcome(example, answer)
+        return checks + ([outcome] if outcome else [])
+
+    def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
+        """Citation precision and recall against the reference, and outcome correctness where there is one."""
+        reference = set(example.metadata.get("rule_reference", []))
+        cited = set(self.citations(answer))
+        measures = {"citation_precision": len(cited & reference) / len(cited) if cited else 0.0,
+                    "citation_recall": len(cited & reference) / len(reference) if reference else 1.0}
+        outcome = self.outcome(example, answer)
+        if outcome is not None:
+            measures["outcome_correct"] = float(outcome.passed)
+        return measures
 
     def score_answer(self, example: Example, answer: str) -> Check:
-        """Citation precision and recall against the reference rules, and the outcome for scenarios."""
-        reference = set(example.metadata.get("rule_reference", []))
-        cited = set(self.rules.citations(answer))
-        precision = len(cited & reference) / len(cited) if cited else 0.0
-        recall = len(cited & reference) / len(reference) if reference else 1.0
+        """Correct when the outcome (if any) is right and citation precision and recall are both at least 0.5."""
+        measures = self.answer_measures(example, answer)
+        precision, recall = measures["citation_precision"], measures["citation_recall"]
         detail = f"citation precision {precision:.2f}, recall {recall:.2f}"
-        spec = example.metadata.get("scenario")
-        if spec is not None:
-            outcome = mtg.check_outcome(self.solve(example.category, spec)[0], answer)
-            if not outcome.passed:
-                return Check("ruling_correct", False, f"{detail}; {outcome.detail}", "wrong_outcome")
+        outcome = self.outcome(example, answer)
+        if outcome is not None and not outcome.passed:
+            return Check("ruling_correct", False, f"{detail}; {outcome.detail}", outcome.reason)
         if recall < 0.5 or precision < 0.5:
             return Check("ruling_correct", False, detail, "wrong_citations")
         return Check("ruling_correct", True, detail)

@@ -91,10 +91,10 @@ def test_malformed_output_gets_one_repair_then_is_rejected(cypher_domain, tmp_pa
 def test_a_run_resumes_without_redoing_finished_slots(cypher_domain, tmp_path):
     store = SQLiteStore(tmp_path / "s.sqlite")
     teacher = TemplateTeacher(cypher_domain)
-    config = GenerationConfig(domain="cypher", source="demo", teacher="template", critic="template", count=30)
+    config = GenerationConfig(domain="cypher", sources={"graph": "demo"}, teacher="template", critic="template", count=30)
     first = asyncio.run(run_generation(cypher_domain, teacher, teacher, store, config))
     assert first.done == 30 and first.skipped == 0
-    bigger = GenerationConfig(domain="cypher", source="demo", teacher="template", critic="template", count=50)
+    bigger = GenerationConfig(domain="cypher", sources={"graph": "demo"}, teacher="template", critic="template", count=50)
     assert bigger.run_id == config.run_id
     second = asyncio.run(run_generation(cypher_domain, teacher, teacher, store, bigger))
     assert second.skipped == 30 and second.done == 20
