@@ -48,7 +48,12 @@ class Teacher(Protocol):
 
 
 class TeacherUnavailable(Exception):
-    """The teacher could not answer after every retry."""
+    """The teacher could not answer after every retry; `failures` names what
+    each attempt met ("timeout", "HTTP 500"), for the lineage."""
+
+    def __init__(self, message: str, failures: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.failures = failures
 
 
 @lru_cache(maxsize=None)
@@ -118,6 +123,7 @@ class LLMTeacher:
                 text = await self._cached_chat(repair, request.output, call)
                 data, problem = parse_reply(text, request.output)
         except TeacherUnavailable as exc:
+            call.retries.extend(exc.failures)
             call.error = "teacher_unavailable"
             call.latency_s = time.perf_counter() - started
             return TeacherReply(None, "", call, str(exc))

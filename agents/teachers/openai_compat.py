@@ -63,7 +63,7 @@ class OpenAITeacher(LLMTeacher):
         self.model_id = self.spec
         self.max_attempts = max_attempts
         self.limit = asyncio.Semaphore(concurrency)
-        self.backoff = wait_exponential_jitter(initial=0.2, max=20.0)
+        self.backoff = wait_exponential_jitter(multiplier=0.2, max=20.0)
         # The SDK's own retries are off: ours record every retry in the lineage.
         # aiohttp is the SDK's recommended transport for many concurrent requests.
         self.client = openai.AsyncOpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or "unused",
@@ -108,7 +108,8 @@ class OpenAITeacher(LLMTeacher):
                                 "name": output.__name__, "schema": output_schema(output)}},
                         })
         except openai.APIError as exc:
-            raise TeacherUnavailable(f"{_describe(exc)} after {len(retries) + 1} attempts: {exc}") from exc
+            raise TeacherUnavailable(f"{_describe(exc)} after {len(retries) + 1} attempts: {exc}",
+                                     (*retries, _describe(exc))) from exc
         try:
             reply = json.loads(body)
             usage = reply.get("usage") or {}

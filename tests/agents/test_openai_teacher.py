@@ -33,7 +33,8 @@ def test_generation_survives_a_misbehaving_server_and_reruns_for_free(scripted_s
     retries = [r for c in calls for r in c["retries"]]
     assert {"HTTP 429", "HTTP 500", "timeout"} <= set(retries)  # retries are visible in lineage
     assert any(c["repaired"] for c in calls)  # malformed JSON got its repair attempt
-    assert all(c["tokens_in"] > 0 for c in calls if not c["cached"])
+    assert all(c["tokens_in"] > 0 for c in calls if not c["cached"] and not c["error"])
+    assert all(c["retries"] for c in calls if c["error"] == "teacher_unavailable")  # what each try met
 
     served = scripted_server.calls()
     again = generate(scripted_server, ws)
@@ -68,6 +69,29 @@ def test_a_teacher_that_never_answers_json_is_rejected_with_reason(scripted_serv
     rows = [json.loads(line) for line in audit.stdout.splitlines()]
     assert len(rows) == 3
     assert all(r["lineage"]["calls"][0]["repaired"] for r in rows)
+
+
+@pytest.mark.server_flags("--slow-every", "1", "--slow-s", "1")
+def test_a_call_that_fails_every_attempt_records_each_failure(scripted_server, tmp_path):
+    import asyncio
+
+    from agents.domains import Critique
+    from agents.teachers.base import TeacherRequest
+    from agents.teachers.cache import ResponseCache
+    from agents.teachers.openai_compat import OpenAITeacher
+
+    async def ask():
+        teacher = OpenAITeacher("scripted", scripted_server.base_url, cache=ResponseCache(tmp_path / "cache.sqlite"),
+                                timeout_s=0.2, max_attempts=3)
+        try:
+            messages = [{"role": "system", "content": "You review data."}, {"role": "user", "content": "ok?"}]
+            return await teacher.complete(TeacherRequest("critique", messages, Critique, attempt=1))
+        finally:
+            await teacher.close()
+
+    reply = asyncio.run(ask())
+    assert reply.data is None and reply.call.error == "teacher_unavailable" and "after 3 attempts" in reply.problem
+    assert reply.call.retries == ["timeout", "timeout", "timeout"]
 
 
 def test_retry_after_is_read_in_seconds_and_as_a_date():
