@@ -2,8 +2,8 @@
 supplies it: the PDF that Wizards publishes, saved as text (`pdftotext`, with
 or without `-layout`), or the same text copied by hand.
 
-Structure: a title with an `Effective <date>` line, the contents (lines with
-dot leaders, skipped), then numbered sections: classes (`2. Game Play Errors`)
+Structure: a title with an `Effective <date>` line, the contents (skipped,
+with or without dot leaders), then numbered sections: classes (`2. Game Play Errors`)
 and entries (`2.1. Game Play Error — Missed Trigger`), an infraction's entry
 ending with its penalty (`No Penalty`, `Warning`, `Game Loss`, `Match Loss`,
 `Disqualification`), on its heading line or the next. An infraction's text is
