@@ -249,10 +249,11 @@ class MtgDomain:
 
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
         answer = example.payload["output"]
-        cited = "\n".join([f"CR {n}: {self.rules.rule(n).full_text}" for n in self.rules.citations(answer)
-                           if self.rules.rule(n)] +
-                          [f"IPG {n}: {self.ipg.section(n).full_text} Penalty: {self.ipg.section(n).penalty}"
-                           for n in (self.ipg.citations(answer) if self.ipg else []) if self.ipg.section(n)])
+        texts = [f"CR {n}: {rule.full_text}" for n in self.rules.citations(answer) if (rule := self.rules.rule(n))]
+        if self.ipg:
+            texts += [f"IPG {n}: {section.full_text} Penalty: {section.penalty}"
+                      for n in self.ipg.citations(answer) if (section := self.ipg.section(n))]
+        cited = "\n".join(texts)
         return [{"role": "system", "content": "You are a senior Magic: The Gathering judge reviewing training data. Reply "
                                               'with one JSON object: {"verdict": "agree" or "disagree", "reason": "..."}.'},
                 {"role": "user", "content": f"Question: {example.payload['instruction']}\n\nRuling: {example.payload['output']}"
@@ -283,23 +284,26 @@ class MtgDomain:
         outcome = self.outcome(example, answer)
         return checks + ([outcome] if outcome else [])
 
-    def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
-        """Citation precision and recall against the reference, and outcome correctness where there is one."""
+    def _grade(self, example: Example, answer: str) -> tuple[float, float, Check | None]:
+        """Citation precision and recall against the reference, and the outcome check (None where there is none)."""
         reference = set(example.metadata.get("rule_reference", []))
         cited = set(self.citations(answer))
-        measures = {"citation_precision": len(cited & reference) / len(cited) if cited else 0.0,
-                    "citation_recall": len(cited & reference) / len(reference) if reference else 1.0}
-        outcome = self.outcome(example, answer)
+        precision = len(cited & reference) / len(cited) if cited else 0.0
+        recall = len(cited & reference) / len(reference) if reference else 1.0
+        return precision, recall, self.outcome(example, answer)
+
+    def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
+        """Citation precision and recall, and outcome correctness where there is one."""
+        precision, recall, outcome = self._grade(example, answer)
+        measures = {"citation_precision": precision, "citation_recall": recall}
         if outcome is not None:
             measures["outcome_correct"] = float(outcome.passed)
         return measures
 
     def score_answer(self, example: Example, answer: str) -> Check:
         """Correct when the outcome (if any) is right and citation precision and recall are both at least 0.5."""
-        measures = self.answer_measures(example, answer)
-        precision, recall = measures["citation_precision"], measures["citation_recall"]
+        precision, recall, outcome = self._grade(example, answer)
         detail = f"citation precision {precision:.2f}, recall {recall:.2f}"
-        outcome = self.outcome(example, answer)
         if outcome is not None and not outcome.passed:
             return Check("ruling_correct", False, f"{detail}; {outcome.detail}", outcome.reason)
         if recall < 0.5 or precision < 0.5:

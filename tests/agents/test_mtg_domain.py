@@ -57,7 +57,11 @@ def ruling(answer):
     ("The giant hits the player for 3.", "no_citation", "cites nothing from the Comprehensive Rules"),
 ])
 def test_bad_rulings_are_rejected_with_the_reason(domain, answer, reason, named):
-    checks = domain.verify(ruling(answer))
+    assert_rejected(domain.verify(ruling(answer)), reason, named)
+
+
+def assert_rejected(checks, reason, named):
+    """A check failed with `reason`, and its evidence names `named`."""
     failed = [c for c in checks if not c.passed]
     assert reason in [c.reason for c in failed], checks
     assert named in next(c.detail for c in failed if c.reason == reason)
@@ -101,10 +105,7 @@ TARDY_RIGHT = "Outcome: Tournament Error — Tardiness; penalty: Game Loss."
     ("The player was not in their seat when the round began (IPG 3.1).", "no_outcome", "Outcome"),
 ])
 def test_bad_tournament_rulings_are_rejected_with_the_reason(domain, answer, reason, named):
-    checks = domain.verify(tournament_ruling(answer))
-    failed = [c for c in checks if not c.passed]
-    assert reason in [c.reason for c in failed], checks
-    assert named in next(c.detail for c in failed if c.reason == reason)
+    assert_rejected(domain.verify(tournament_ruling(answer)), reason, named)
 
 
 def test_a_correct_tournament_ruling_passes_and_the_critic_sees_the_guide(domain):
