@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
+from agents.domains.base import Domain
 from agents.teachers.base import Teacher, TeacherRequest
 from forge.records import Check, Example, Lineage, Verdict, content_hash
 from forge.store import Store
@@ -35,7 +36,7 @@ def _failures(checks: list[Check]) -> str:
     return "\n".join(f"- {c.name} failed ({c.reason}): {c.detail[:400]}" for c in checks if not c.passed)
 
 
-def build_example_graph(domain, teacher: Teacher, critic: Teacher, store: Store, max_attempts: int = 3):
+def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store: Store, max_attempts: int = 3):
     """Compile the graph for one domain. Invoke it with {"task", "lineage"}."""
 
     async def generate(state: ExampleState) -> ExampleState:
@@ -63,10 +64,8 @@ def build_example_graph(domain, teacher: Teacher, critic: Teacher, store: Store,
         lineage.calls.append(reply.call)
         if reply.data is None:
             check = Check("critic_agrees", False, f"critic output unusable: {reply.problem}", "critic_output_invalid")
-        elif reply.data["verdict"] == "agree":
-            check = Check("critic_agrees", True, f"{critic.spec}: {reply.data['reason']}")
         else:
-            check = Check("critic_agrees", False, f"{critic.spec}: {reply.data['reason']}", "critic_disagrees")
+            check = domain.critique_check(critic.spec, reply.data)
         lineage.event("critique", attempt, check.passed, critic=critic.spec, detail=check.detail)
         return {"checks": [check]}
 
@@ -78,7 +77,7 @@ def build_example_graph(domain, teacher: Teacher, critic: Teacher, store: Store,
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
         # Sandboxed verification blocks for tens of milliseconds: off the event loop.
         # (kglite is single-threaded, so in-process verifiers stay on it.)
-        if getattr(domain, "blocking_verify", False):
+        if domain.blocking_verify:
             checks = list(state["checks"]) + await asyncio.to_thread(domain.verify, example)
         else:
             checks = list(state["checks"]) + domain.verify(example)

@@ -12,10 +12,12 @@ import asyncio
 import gc
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from agents.domains import Task
+from agents.domains.base import Domain, Task
 from agents.example_graph import build_example_graph
+from agents.teachers import open_teachers
 from agents.teachers.base import Teacher
 from forge.records import Lineage, content_hash
 from forge.store import Store
@@ -24,7 +26,9 @@ from forge.store import Store
 @dataclass(frozen=True)
 class GenerationConfig:
     domain: str
-    sources: dict[str, str]  # what the domain reads, by option name: {"graph": script or URI}, {"rules": path, "ipg": path}
+    """A registry name (agents/domains)."""
+    sources: dict[str, str]
+    """What the domain reads, by source name: {"graph": script or URI}, {"rules": path, "ipg": path}."""
     teacher: str
     critic: str
     count: int
@@ -32,15 +36,25 @@ class GenerationConfig:
     max_attempts: int = 3
     seed: int = 0
     round: int = 0
-    weights: dict[str, float] = field(default_factory=dict)  # category -> share; empty means equal
-    # category -> [[feedback item id, topic], ...]: what the student failed on last round
+    weights: dict[str, float] = field(default_factory=dict)
+    """Category -> share; empty means the domain's default weights."""
     focus: dict[str, list[list[str]]] = field(default_factory=dict)
+    """Category -> [[feedback item id, topic], ...]: what the student failed on last round."""
+
+    def identity(self) -> dict:
+        """What decides the slots' content. Left out: count (a bigger --count
+        extends the same run), concurrency, and sources that only say where
+        work runs (the sandbox back end)."""
+        from agents.domains import DOMAINS
+
+        where = {s.name for s in DOMAINS[self.domain].sources if not s.identity}
+        key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency")}
+        key["sources"] = {k: v for k, v in self.sources.items() if k not in where}
+        return key
 
     @property
     def run_id(self) -> str:
-        # count and concurrency are left out: a bigger --count extends the same run.
-        key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency")}
-        return f"{self.domain}-r{self.round}-{content_hash(key, 10)}"
+        return f"{self.domain}-r{self.round}-{content_hash(self.identity(), 10)}"
 
 
 def category_schedule(categories: tuple[str, ...], weights: dict[str, float], count: int) -> list[str]:
@@ -69,12 +83,12 @@ class RunProgress:
     accepted: int = 0
 
 
-async def run_generation(domain, teacher: Teacher, critic: Teacher, store: Store, config: GenerationConfig,
+async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, store: Store, config: GenerationConfig,
                          on_slot: Callable[[RunProgress], None] | None = None) -> RunProgress:
     """Fill every unfinished slot of the run; return what was done."""
     run_id = config.run_id
-    store.start_run(run_id, config.domain, asdict(config))
-    weights = config.weights or getattr(domain, "default_weights", {})
+    store.start_run(run_id, domain.name, asdict(config))
+    weights = config.weights or domain.default_weights
     schedule = category_schedule(domain.categories, weights, config.count)
     finished = store.finished_slots(run_id)
     todo = iter([slot for slot in range(config.count) if slot not in finished])
@@ -106,3 +120,14 @@ async def run_generation(domain, teacher: Teacher, critic: Teacher, store: Store
         for _ in range(max(1, config.concurrency)):
             group.create_task(worker())
     return progress
+
+
+async def generate_run(domain: Domain, store: Store, config: GenerationConfig, *, cache_path: Path, timeout_s: float = 60.0,
+                       on_slot: Callable[[RunProgress], None] | None = None) -> RunProgress:
+    """Open the teachers the config names, fill the run, and close them."""
+    teachers = open_teachers(domain, config.teacher, config.critic, cache_path=cache_path,
+                             concurrency=config.concurrency, timeout_s=timeout_s)
+    try:
+        return await run_generation(domain, teachers.teacher, teachers.critic, store, config, on_slot)
+    finally:
+        await teachers.close()

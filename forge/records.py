@@ -44,6 +44,13 @@ class Example:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, **asdict(self)}
 
+    def turns(self) -> list[tuple[str, str]]:
+        """The example as (who, text) pairs, for people to read."""
+        if self.format == "messages":
+            return [(m["role"], m["content"]) for m in self.payload["messages"]]
+        extra = f"\n{self.payload['input']}" if self.payload.get("input") else ""
+        return [("question", self.payload.get("instruction", "") + extra), ("answer", self.payload.get("output", ""))]
+
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> Example:
         return cls(row["domain"], row["category"], row["format"], row["payload"], row.get("metadata") or {})

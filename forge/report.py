@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from forge.workspace import RunFolder
+
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
@@ -15,7 +17,7 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def plot_scores(run_dir: Path, baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[Path]:
+def plot_scores(paths: tuple[Path, Path], baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,7 +32,7 @@ def plot_scores(run_dir: Path, baseline: dict[str, Any], history: list[dict[str,
     ax.set_xticks(rounds)
     ax.legend()
     fig.tight_layout()
-    by_round = run_dir / "score_by_round.png"
+    by_round, by_category = paths
     fig.savefig(by_round, dpi=120)
     plt.close(fig)
 
@@ -45,16 +47,15 @@ def plot_scores(run_dir: Path, baseline: dict[str, Any], history: list[dict[str,
     ax.set(ylabel="test accuracy", title="Test score by category", ylim=(0, 1))
     ax.legend(fontsize="small")
     fig.tight_layout()
-    by_category = run_dir / "score_by_category.png"
     fig.savefig(by_category, dpi=120)
     plt.close(fig)
     return [by_round, by_category]
 
 
-def write_report(run_dir: Path, config: dict[str, Any], baseline: dict[str, Any], history: list[dict[str, Any]],
+def write_report(run: RunFolder, config: dict[str, Any], baseline: dict[str, Any], history: list[dict[str, Any]],
                  files: dict[str, str]) -> Path:
-    plots = plot_scores(run_dir, baseline, history)
-    lines = [f"# DomainForge run `{run_dir.name}`", "",
+    plots = plot_scores(run.plots, baseline, history)
+    lines = [f"# DomainForge run `{run.root.name}`", "",
              "| setting | value |", "|---|---|"]
     lines += [f"| {k} | `{v}` |" for k, v in config.items()]
     lines += ["", "## Rounds", "",
@@ -63,6 +64,7 @@ def write_report(run_dir: Path, config: dict[str, Any], baseline: dict[str, Any]
               "|---|---|---|---|---|---|---|---|---|---|---|",
               f"| 0 (untrained) | | | | | | | {_pct(baseline['feedback']['accuracy'])} | "
               f"{_pct(baseline['test']['accuracy'])} | | |"]
+    evaluated = f"Scores are on {baseline['feedback']['n']} feedback and {baseline['test']['n']} test items, held out."
     for h in history:
         g, t = h["generation"], h["training"]
         reasons = ", ".join(f"{k}: {v}" for k, v in g["rejected_by_reason"].items()) or "none"
@@ -72,7 +74,7 @@ def write_report(run_dir: Path, config: dict[str, Any], baseline: dict[str, Any]
             f"{_pct(h['scores']['feedback']['accuracy'])} | {_pct(h['scores']['test']['accuracy'])} | "
             f"{g['tokens_in']}/{g['tokens_out']} | {h['seconds']:.0f}s |")
     categories = sorted(baseline["test"]["by_category"])
-    lines += ["", "## Test score by category", "", "| category | round 0 | " +
+    lines += ["", evaluated, "", "## Test score by category", "", "| category | round 0 | " +
               " | ".join(f"round {h['round']}" for h in history) + " |",
               "|---|---|" + "---|" * len(history)]
     for c in categories:
@@ -96,6 +98,5 @@ def write_report(run_dir: Path, config: dict[str, Any], baseline: dict[str, Any]
         lines.append(f"- round {h['round']}: weights {weights}; {focus} failed feedback items as focus topics")
     lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     lines += ["", "## Files", ""] + [f"- {name}: `{path}`" for name, path in files.items()]
-    report = run_dir / "report.md"
-    report.write_text("\n".join(lines) + "\n")
-    return report
+    run.report.write_text("\n".join(lines) + "\n")
+    return run.report

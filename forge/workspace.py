@@ -1,5 +1,12 @@
-"""A workspace directory holds one project's runs: the example store, the
-teacher response cache, exports and (later) models and reports."""
+"""A workspace directory holds one project's runs, and this module is the one
+place that knows where everything in it lives:
+
+    examples.sqlite           the example store (every slot, accepted or rejected)
+    teacher_cache.sqlite      LLM teacher replies, so a rerun costs nothing
+    cycle_checkpoints.sqlite  the improvement cycle's LangGraph checkpoints
+    exports/                  `export` output
+    runs/<run id>/            one improvement cycle (see RunFolder)
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,19 @@ class Workspace:
     @property
     def exports(self) -> Path:
         return self.root / "exports"
+
+    @property
+    def cycle_checkpoints_path(self) -> Path:
+        return self.root / "cycle_checkpoints.sqlite"
+
+    def run(self, run_id: str) -> RunFolder:
+        return RunFolder(self.root / "runs" / run_id)
+
+    def students(self) -> list[Path]:
+        """Every trained student in every run, oldest first."""
+        found = [p.parent for pattern in ("config.json", "adapter_config.json")
+                 for p in (self.root / "runs").glob(f"*/round_*/student/{pattern}")]
+        return sorted(found, key=lambda p: p.stat().st_mtime)
 
     @classmethod
     def check(cls, path: str | Path) -> Workspace:
@@ -62,3 +82,59 @@ class Workspace:
 
     def open_store(self) -> SQLiteStore:
         return SQLiteStore(self.store_path)
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One improvement cycle's files:
+
+        heldout.sqlite, heldout_feedback.jsonl, heldout_test.jsonl   evaluation items
+        tiny_base/                 the untrained `tiny` student, built for this run
+        round_<n>/                 accepted.jsonl, train.jsonl, validation.jsonl, eval_<split>.jsonl,
+                                   and the trainer's output: checkpoints/, student/, train_result.json
+        report.md, score_by_round.png, score_by_category.png
+    """
+
+    root: Path
+
+    @property
+    def heldout_store(self) -> Path:
+        return self.root / "heldout.sqlite"
+
+    def heldout(self, split: str) -> Path:
+        return self.root / f"heldout_{split}.jsonl"
+
+    @property
+    def tiny_base(self) -> Path:
+        return self.root / "tiny_base"
+
+    def round(self, n: int) -> Path:
+        """A round's folder (created); the trainer writes into it too."""
+        path = self.root / f"round_{n}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def accepted(self, n: int) -> Path:
+        return self.round(n) / "accepted.jsonl"
+
+    def rows(self, n: int, split: str) -> Path:
+        """Curated rows: split is train or validation."""
+        return self.round(n) / f"{split}.jsonl"
+
+    def evaluation(self, n: int, split: str) -> Path:
+        """Per-item scores of round n's student on a held-out split (round 0: untrained)."""
+        return self.round(n) / f"eval_{split}.jsonl"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def plots(self) -> tuple[Path, Path]:
+        return self.root / "score_by_round.png", self.root / "score_by_category.png"
+
+    def files(self, store: Path, student: str) -> dict[str, str]:
+        """What the report lists under Files."""
+        return {"example store": str(store), "student": student, "held-out items": str(self.root / "heldout_*.jsonl"),
+                "per-item evaluation": str(self.root / "round_*/eval_*.jsonl"),
+                "training data": str(self.root / "round_*/train.jsonl")}

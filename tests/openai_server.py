@@ -1,7 +1,9 @@
 """A scripted OpenAI-compatible server on 127.0.0.1, standing in for a hosted
 teacher (the one boundary we fake). It answers Cypher generation prompts with
-a valid example built from the values the prompt shows, agrees with every
-critique, and, on a fixed schedule, misbehaves:
+a valid example built from the values the prompt shows, a config domain's
+generation prompts with one of the seed examples they show, agrees with every
+critique, grades a rubric with a score from the answer's hash (1-10), and, on
+a fixed schedule, misbehaves:
 
     every `--rate-limit-every`-th call: 429 with Retry-After
     every `--error-every`-th call:      500
@@ -47,11 +49,16 @@ def answer(messages: list[dict]) -> dict:
     """A valid draft for a generation prompt; agreement for a critique prompt."""
     system = messages[0]["content"]
     prompt = "\n".join(m["content"] for m in messages)
+    digest = int(hashlib.sha256(prompt.encode()).hexdigest(), 16)
     if "review" in system:
         return {"verdict": "agree", "reason": "the query matches the question"}
+    if "grade answers against a rubric" in system:
+        return {"score": digest % 10 + 1, "reason": f"scripted grade for answer {digest % 1000}"}
+    if "specialist model" in system:
+        shots = [json.loads(line) for line in prompt.splitlines() if line.startswith('{"instruction"')]
+        return shots[digest % len(shots)]
     found = re.search(r"Some (\w+) (\w+) values in the graph: (.+?)\.\n", prompt)
     label, key, values = found.group(1), found.group(2), re.findall(r"'((?:[^'\\]|\\.)*)'", found.group(3))
-    digest = int(hashlib.sha256(prompt.encode()).hexdigest(), 16)
     value = values[digest % len(values)]
     limit = digest % 40 + 1
     return {"question": f"Return up to {limit} {label} nodes whose {key} is '{value}'.",

@@ -60,6 +60,10 @@ def test_audit_filters_by_reason(tmp_path):
     (["--teacher", "openai:m@http://127.0.0.1:9/v1"], "unreachable"),
     (["--critic", "openai:m@http://127.0.0.1:9/v1"], "unreachable"),
     (["--graph", "/nope/graph.cypher"], "cannot read graph script"),
+    (["--teacher", "openai:m@http://127.0.0.1:9/v1"], "teacher unreachable: connection refused at http://127.0.0.1:9/v1"),
+    (["--rules", "cr.txt"], "--rules is an option of mtg, not of cypher"),
+    (["--domain", "config"], "domain config needs --domain-config"),
+    (["--domain", "coding", "--sandbox", "podman"], "--sandbox 'podman' is not valid: choose one of docker, bwrap"),
 ])
 def test_bad_input_exits_2_with_a_fix_and_writes_nothing(tmp_path, args, message):
     ws = tmp_path / "ws"
@@ -96,3 +100,22 @@ def test_help_teaches_the_commands():
     assert result.returncode == 0
     for option in ("--teacher", "--critic", "--count", "--workspace", "--graph", "--concurrency"):
         assert option in result.stdout
+
+
+def test_root_help_names_every_command_and_domain_without_mangling():
+    from agents.domains import DOMAINS
+
+    root = run_cli("--help")
+    assert root.returncode == 0
+    for command in ("generate", "audit", "export", "run", "export-gguf", "sandbox", "mtg"):
+        assert f" {command} " in root.stdout
+    lines = [line.strip() for line in root.stdout.splitlines()]
+    session = lines.index("A typical session:")  # one step a line, none rewrapped into another
+    assert lines[session + 1] == "run --workspace ws: the whole cycle, round after round;"
+    assert all(name in root.stdout for name in DOMAINS)
+    for command in ("generate", "run"):
+        text = run_cli(command, "--help").stdout
+        assert "openai:<model>[@<base_url>]" in text  # not eaten as markup
+        for option in ("--graph", "--repo", "--sandbox", "--rules", "--ipg", "--domain-config"):
+            rows = [line for line in text.splitlines() if line.lstrip("│ ").startswith(f"{option} ")]
+            assert len(rows) == 1, option  # declared once, listed once

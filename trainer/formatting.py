@@ -1,8 +1,9 @@
 """Training rows -> token ids with loss only on what the assistant says.
 
 Both formats go through the model's own chat template: `instruction` rows
-become a user turn (instruction, then input if any) and an assistant turn;
-`messages` rows are used as they are, and every assistant turn is learned.
+become a user turn (instruction, then input if any) and an assistant turn,
+after a system turn when the row carries a `system` prompt; `messages` rows
+are used as they are, and every assistant turn is learned.
 Batches are padded to their longest row, never to the maximum length.
 """
 
@@ -18,7 +19,8 @@ def to_messages(row: dict[str, Any]) -> list[dict[str, str]]:
     if row.get("format") == "messages" or "messages" in row and "instruction" not in row:
         return [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
     user = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
-    return [{"role": "user", "content": user}, {"role": "assistant", "content": row["output"]}]
+    system = [{"role": "system", "content": row["system"]}] if row.get("system") else []
+    return system + [{"role": "user", "content": user}, {"role": "assistant", "content": row["output"]}]
 
 
 def prompt_messages(row: dict[str, Any]) -> list[dict[str, str]]:

@@ -81,13 +81,20 @@ def tokenize_rows(rows: list[dict[str, Any]], tokenizer, max_len: int) -> tuple[
     return kept, len(encoded) - len(kept)
 
 
+def last_checkpoint(out_dir: str | Path) -> str | None:
+    """The checkpoint a killed training in out_dir resumes from, if there is one."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints = Path(out_dir) / "checkpoints"
+    return get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+
+
 def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, Any]], val_rows: list[dict[str, Any]],
                   out_dir: str | Path, *, init_from: str | Path | None = None, epochs: float | None = None,
                   seed: int = 0, save_every_steps: int | None = None) -> TrainResult:
     import datasets
     import torch
     from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
 
     quiet_hub_progress()
     out = Path(out_dir)
@@ -137,7 +144,7 @@ def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, A
         eval_dataset=datasets.Dataset.from_list(val_ids) if val_ids else None,
         data_collator=DynamicPaddingCollator(tokenizer.pad_token_id),
     )
-    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    resume = last_checkpoint(out)
     trainer.remove_callback(PrinterCallback)  # progress is ours to show; raw log dicts are noise
     output = trainer.train(resume_from_checkpoint=resume)
 

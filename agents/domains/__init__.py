@@ -1,64 +1,65 @@
-"""The domains. A domain is a generator here (`agents/domains/<name>.py`), a
-verifier in `evaluators/<name>.py`, and one entry in `DOMAINS`."""
+"""The domain registry: a name, what the domain is, the sources it reads, and
+the factory that opens it. Adding a built-in domain is its two modules
+(`agents/domains/<name>.py`, `evaluators/<name>.py`) and one entry here; a
+user's own domain is a YAML file read by the `config` entry, with no code.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from agents.domains.base import Critique, Domain, Source, Task, with_steering
 from forge.errors import InputError
+from sandbox import BACKENDS
+
+__all__ = ["Critique", "Domain", "Source", "Task", "with_steering", "DOMAINS", "DEFAULT_DOMAIN", "DomainEntry",
+           "choose_domain", "load_domain", "resolve_sources", "all_sources"]
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @dataclass(frozen=True)
-class Task:
-    """What one generation slot should produce."""
-
-    slot: int
-    category: str
-    seed: str
-    focus: str = ""  # a topic the student failed on (set by the improvement loop)
-
-
-def with_steering(prompt: str, task: Task, feedback: str, redo: str = "Write a corrected example.") -> str:
-    """A generation prompt plus what steers it: the topic the student failed on
-    (from the improvement loop) and the findings on a rejected attempt."""
-    if task.focus:
-        prompt += f"\nFocus on this topic, where the student model is weak: {task.focus}"
-    if feedback:
-        prompt += f"\n\nYour previous attempt was rejected:\n{feedback}\n{redo}"
-    return prompt
+class DomainEntry:
+    description: str
+    sources: tuple[Source, ...]
+    open: Callable[[dict[str, str]], Domain]
+    """Builds the domain from its resolved sources; raises InputError on bad input."""
+    commands: str = ""
+    """`module:attribute` of a Typer app with the domain's own subcommands, if it has any."""
+    example: dict[str, str] = field(default_factory=dict)
+    """Sources beyond the defaults that open the domain on shipped data; the
+    conformance suite (tests/agents/test_domain_conformance.py) opens it so."""
 
 
-class Critique(BaseModel):
-    """What a critic returns, in every domain."""
-
-    model_config = ConfigDict(extra="forbid")
-    verdict: str = Field(pattern="^(agree|disagree)$", description="agree if the answer is right for the question")
-    reason: str = Field(max_length=300, description="One sentence on why.")
+SANDBOX = Source("sandbox", "where code runs: docker (a warm container pool; the default) or bwrap (bubblewrap)", kind="choice",
+                 choices=BACKENDS, default="docker", identity=False)
 
 
-def _cypher(options: dict[str, Any]):
+def open_sandbox_for(sources: dict[str, str], size: int = 2):
+    from sandbox import SandboxError, open_sandbox
+
+    try:
+        return open_sandbox(sources["sandbox"], size=size)
+    except SandboxError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def _cypher(sources: dict[str, str]) -> Domain:
     from agents.domains.cypher import CypherDomain
     from evaluators.graphdb import open_graph
 
-    return CypherDomain(open_graph(options["graph"]))
+    return CypherDomain(open_graph(sources["graph"]))
 
 
-def _coding(options: dict[str, Any]):
-    from pathlib import Path
-
+def _coding(sources: dict[str, str]) -> Domain:
     from agents.domains.coding import CodingDomain
-    from sandbox import SandboxError, open_sandbox
 
-    repo = Path(options["repo"])
+    repo = Path(sources["repo"])
     if not repo.is_dir():
         raise InputError(f"--repo {repo} is not a directory. Point it at a Python repository.")
-    try:
-        sandbox = open_sandbox(options.get("sandbox", "docker"), size=options.get("sandbox_size", 2))
-    except SandboxError as exc:
-        raise InputError(str(exc)) from exc
+    sandbox = open_sandbox_for(sources)
     try:
         return CodingDomain(repo, sandbox)
     except InputError:
@@ -66,23 +67,97 @@ def _coding(options: dict[str, Any]):
         raise
 
 
-def _mtg(options: dict[str, Any]):
+def _mtg(sources: dict[str, str]) -> Domain:
     from agents.domains.mtg import MtgDomain
     from evaluators.mtg_ipg import load_ipg
     from evaluators.mtg_rules import load_rules
 
-    return MtgDomain(load_rules(options["rules"]), load_ipg(options["ipg"]) if options.get("ipg") else None)
+    return MtgDomain(load_rules(sources["rules"]), load_ipg(sources["ipg"]) if sources.get("ipg") else None)
 
 
-DOMAINS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "cypher": _cypher,
-    "coding": _coding,
-    "mtg": _mtg,
+def _config(sources: dict[str, str]) -> Domain:
+    from agents.domains.config import load_config_domain
+
+    return load_config_domain(Path(sources["domain_config"]), sources["sandbox"])
+
+
+DOMAINS: dict[str, DomainEntry] = {
+    "cypher": DomainEntry(
+        "natural-language questions and the Cypher that answers them, checked against a graph database",
+        (Source("graph", "a Cypher script to load into the embedded kglite engine, or a bolt:// / neo4j:// URI of a "
+                         "Neo4j-compatible server (default: our demo graph, data/cypher/bookstore.cypher)", kind="text",
+                 default=str(DATA / "cypher" / "bookstore.cypher")),),
+        _cypher),
+    "coding": DomainEntry(
+        "write, fix, explain and test a Python repository's functions, run in the sandbox",
+        (Source("repo", "the Python repository whose documented functions (with doctest examples) are used "
+                        "(default: data/coding/demo_repo)",
+                default=str(DATA / "coding" / "demo_repo")), SANDBOX),
+        _coding),
+    "mtg": DomainEntry(
+        "Magic: The Gathering judge rulings, checked against the Comprehensive Rules they cite",
+        (Source("rules", "the Comprehensive Rules plain text, as Wizards publishes it (default: $MTG_CR_PATH, else "
+                         "our small fixture)", env="MTG_CR_PATH", default=str(DATA / "mtg" / "rules_fixture.txt")),
+         Source("ipg", "the Infraction Procedure Guide saved as text (pdftotext IPG.pdf ipg.txt; default: "
+                       "$MTG_IPG_PATH); adds the tournament category", env="MTG_IPG_PATH")),
+        _mtg, commands="evaluators.mtg_cli:app", example={"ipg": str(DATA / "mtg" / "ipg_fixture.txt")}),
+    "config": DomainEntry(
+        "your own domain, defined in a YAML file (see the README: Define your own domain)",
+        (Source("domain_config", "a YAML file that defines your own domain: categories, seed examples, templates, "
+                                 "checks and scoring", required=True), SANDBOX),
+        _config, example={"domain_config": str(DATA / "domains" / "bookshop_sql" / "bookshop_sql.yaml")}),
 }
+DEFAULT_DOMAIN = "cypher"
 
 
-def load_domain(name: str, options: dict[str, Any]):
-    """Build a domain by name; `options` holds its CLI settings (e.g. `graph`)."""
+def all_sources() -> dict[str, tuple[Source, list[str]]]:
+    """Every declared source by name, with the domains that read it. A source
+    two domains share must be the same declaration."""
+    found: dict[str, tuple[Source, list[str]]] = {}
+    for name, entry in DOMAINS.items():
+        for source in entry.sources:
+            if source.name in found and found[source.name][0] != source:
+                raise RuntimeError(f"source {source.name!r} is declared differently by {found[source.name][1]} and {name}")
+            found.setdefault(source.name, (source, []))[1].append(name)
+    return found
+
+
+def choose_domain(name: str | None, given: dict[str, str | None]) -> str:
+    """The domain a command means: the one named, else the one whose required
+    sources were all given (`--domain-config` means `config`), else the default."""
+    if name is not None:
+        if name not in DOMAINS:
+            raise InputError(f"unknown domain {name!r}: choose one of {', '.join(DOMAINS)} "
+                             "(or define your own with --domain-config FILE.yaml)")
+        return name
+    implied = [n for n, e in DOMAINS.items()
+               if any(s.required for s in e.sources) and all(given.get(s.name) is not None for s in e.sources if s.required)]
+    return implied[0] if len(implied) == 1 else DEFAULT_DOMAIN
+
+
+def resolve_sources(name: str, given: dict[str, str | None]) -> dict[str, str]:
+    """The values a domain runs with, by source name: given, else environment,
+    else default. Options of other domains, and missing required ones, are errors."""
+    entry = DOMAINS[name]
+    own = {s.name for s in entry.sources}
+    foreign = [k for k, v in given.items() if v is not None and k not in own]
+    if foreign:
+        users = all_sources()
+        raise InputError("; ".join(f"{users[k][0].option} is an option of {', '.join(users[k][1])}, not of {name}"
+                                   for k in foreign) + f". Domain {name} reads: "
+                         + (", ".join(s.option for s in entry.sources) or "no options"))
+    resolved = {}
+    for source in entry.sources:
+        value = source.resolve(given.get(source.name))
+        if value is None and source.required:
+            raise InputError(f"domain {name} needs {source.option}: {source.help}. Pass {source.option} with {source.expects}.")
+        if value is not None:
+            resolved[source.name] = value
+    return resolved
+
+
+def load_domain(name: str, sources: dict[str, str]) -> Domain:
+    """Open a domain by registry name with its resolved sources."""
     if name not in DOMAINS:
-        raise InputError(f"unknown domain {name!r}: choose one of {', '.join(sorted(DOMAINS))}")
-    return DOMAINS[name](options)
+        raise InputError(f"unknown domain {name!r}: choose one of {', '.join(DOMAINS)}")
+    return DOMAINS[name].open(sources)

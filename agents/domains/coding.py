@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains import Critique, Task, with_steering
+from agents.domains.base import Domain, Task, with_steering
 from evaluators import coding as verify
 from evaluators.mutation import mutants
 from forge.errors import InputError
@@ -104,13 +104,13 @@ def fence(code: str) -> str:
     return f"```python\n{code.rstrip()}\n```"
 
 
-class CodingDomain:
+class CodingDomain(Domain):
     name = "coding"
+    description = "write, fix, explain and test a Python repository's functions, run in the sandbox"
     metric = "pass@1"
     categories = tuple(CATEGORIES)
     default_weights = WEIGHTS
     draft_model = CodingDraft
-    critique_model = Critique
     blocking_verify = True  # sandbox runs take tens of milliseconds: verify off the event loop
 
     def __init__(self, repo: Path, sandbox, language: str = "python") -> None:

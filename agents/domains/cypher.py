@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains import Critique, Task, with_steering
+from agents.domains.base import Domain, Task, with_steering
 from evaluators.cypher import execution_match, schema_names, verify_cypher_example
 from evaluators.graphdb import GraphBackend, strip_strings
 from forge.records import Check, Example
@@ -50,12 +50,12 @@ def _said(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else str(value)
 
 
-class CypherDomain:
+class CypherDomain(Domain):
     name = "cypher"
+    description = "natural-language questions and the Cypher that answers them, checked against a graph database"
     metric = "execution accuracy"
     categories = tuple(CATEGORIES)
     draft_model = CypherDraft
-    critique_model = Critique
 
     def __init__(self, graph: GraphBackend) -> None:
         self.graph = graph

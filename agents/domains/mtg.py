@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains import Critique, Task, with_steering
+from agents.domains.base import Domain, Task, with_steering
 from evaluators import mtg
 from evaluators.mtg_ipg import InfractionProcedureGuide
 from evaluators.mtg_rules import ComprehensiveRules
@@ -51,11 +51,11 @@ def _describe(creature: dict[str, Any]) -> str:
     return f"{creature['name']} ({creature['power']}/{creature['toughness']}{keywords})"
 
 
-class MtgDomain:
+class MtgDomain(Domain):
     name = "mtg"
+    description = "Magic: The Gathering judge rulings, checked against the Comprehensive Rules they cite"
     metric = "ruling accuracy"
     draft_model = RulingDraft
-    critique_model = Critique
 
     def __init__(self, rules: ComprehensiveRules, ipg: InfractionProcedureGuide | None = None) -> None:
         self.rules = rules
@@ -309,6 +309,3 @@ class MtgDomain:
         if recall < 0.5 or precision < 0.5:
             return Check("ruling_correct", False, detail, "wrong_citations")
         return Check("ruling_correct", True, detail)
-
-    def close(self) -> None:
-        pass

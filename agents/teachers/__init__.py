@@ -16,7 +16,8 @@ from forge.errors import InputError
 
 from agents.teachers.base import Teacher, TeacherReply, TeacherRequest
 
-__all__ = ["Teacher", "TeacherReply", "TeacherRequest", "TeacherSpec", "parse_teacher_spec", "make_teacher"]
+__all__ = ["Teacher", "TeacherReply", "TeacherRequest", "TeacherSpec", "TeacherPair", "parse_teacher_spec",
+           "make_teacher", "open_teachers"]
 
 SPEC_HELP = "use 'template', 'openai:<model>[@<base_url>]' or 'llamacpp:<path.gguf>'"
 
@@ -71,3 +72,36 @@ def make_teacher(spec: TeacherSpec, domain, *, cache_path: Path, concurrency: in
     from agents.teachers.llamacpp import LlamaCppTeacher
 
     return LlamaCppTeacher(spec.model, cache=cache)
+
+
+@dataclass(frozen=True)
+class TeacherPair:
+    """The generator and the critic of a run (one object when their specs are the same)."""
+
+    teacher: Teacher
+    critic: Teacher
+
+    async def check_reachable(self) -> None:
+        await self.teacher.check_reachable()
+        if self.critic is not self.teacher:
+            await self.critic.check_reachable()
+
+    async def close(self) -> None:
+        await self.teacher.close()
+        if self.critic is not self.teacher:
+            await self.critic.close()
+
+
+def open_teachers(domain, teacher: str, critic: str, *, cache_path: Path, concurrency: int,
+                  timeout_s: float = 60.0) -> TeacherPair:
+    """The teachers two specs name; InputError for a malformed spec, or for a
+    template critic where the domain grades with a rubric."""
+    teacher_spec, critic_spec = parse_teacher_spec(teacher), parse_teacher_spec(critic)
+    if domain.needs_llm_critic and critic_spec.kind == "template":
+        raise InputError(f"domain {domain.name} grades with a rubric (a judge check or judge scoring), which the "
+                         "template critic cannot do. Pass --critic openai:<model>@<base_url> or llamacpp:<path.gguf>.")
+    generator = make_teacher(teacher_spec, domain, cache_path=cache_path, concurrency=concurrency, timeout_s=timeout_s)
+    if critic_spec == teacher_spec:
+        return TeacherPair(generator, generator)
+    return TeacherPair(generator, make_teacher(critic_spec, domain, cache_path=cache_path, concurrency=concurrency,
+                                               timeout_s=timeout_s))

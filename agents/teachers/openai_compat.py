@@ -34,6 +34,13 @@ def _retryable(exc: BaseException) -> bool:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code}"
+    # The aiohttp transport reports a refused connection as a connect timeout:
+    # the cause chain says what really happened.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        cause = cause.__cause__ or cause.__context__
     if isinstance(exc, openai.APITimeoutError):
         return "timeout"
     return type(exc).__name__
@@ -73,7 +80,7 @@ class OpenAITeacher(LLMTeacher):
         try:
             await self.client.models.list(timeout=10.0)
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-            raise InputError(f"teacher at {self.base_url} is unreachable ({_describe(exc)}). Start the server or fix "
+            raise InputError(f"teacher unreachable: {_describe(exc)} at {self.base_url}. Start the server or fix "
                              "the URL in --teacher openai:<model>@<base_url>.") from exc
         except openai.AuthenticationError as exc:
             raise InputError(f"teacher at {self.base_url} refused the API key (HTTP 401). "

@@ -1,0 +1,162 @@
+"""The `generate` command, and the options that `generate` and `run` share:
+the domain and its sources (built from the registry's declarations, so no
+command names a domain) and the teachers."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import time
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.table import Table
+
+from agents.domains import DEFAULT_DOMAIN, DOMAINS, all_sources, choose_domain, load_domain, resolve_sources
+from agents.domains.base import Domain
+from forge.cli import console, input_errors
+
+DomainOption = Annotated[Optional[str], typer.Option(
+    help=escape("; ".join(f"{name}: {entry.description}" for name, entry in DOMAINS.items())
+                + f". Default: {DEFAULT_DOMAIN}, or the domain whose required option you give (--domain-config)."),
+    show_default=False)]
+TeacherOption = Annotated[str, typer.Option(
+    help=escape("Who writes the examples: template (offline, per-domain generators) | openai:<model>[@<base_url>] "
+                "(any OpenAI-compatible server) | llamacpp:<path.gguf> (a local model)."))]
+CriticOption = Annotated[Optional[str], typer.Option(help="Who reviews them (same forms as --teacher); defaults to the teacher.")]
+WorkspaceOption = Annotated[Path, typer.Option(help="Directory for the store, the teacher cache, runs and exports.")]
+SeedOption = Annotated[int, typer.Option(help="Seed for template choices, splits and training; part of the run id.")]
+
+
+def with_domain_sources(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command one option per source the registry declares (--graph,
+    --domain-config, ...). The command receives them together as
+    `sources={name: value or None}` and resolves them with `open_domain`."""
+    declared = all_sources()
+    signature = inspect.signature(command, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.name != "sources"]
+    for name, (source, users) in declared.items():
+        option = typer.Option(source.option, metavar=source.kind.upper() if source.kind != "choice" else "|".join(source.choices),
+                              help=escape(f"{', '.join(users)}: {source.help}"), show_default=False,
+                              rich_help_panel="Domain sources")
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[Optional[str], option]))
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        sources = {name: kwargs.pop(name) for name in declared}
+        return command(**kwargs, sources=sources)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def domain_choice(domain: str | None, given: dict[str, str | None]) -> tuple[str, dict[str, str]]:
+    """The registry name a command means and its resolved sources; InputError
+    for an unknown domain, another domain's option, or a missing required one."""
+    name = choose_domain(domain, given)
+    return name, resolve_sources(name, given)
+
+
+class GenerationBar:
+    """A progress bar fed by a generation run's slot counts."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("accepted {task.fields[accepted]}"), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), console=console)
+        self.tasks: dict[str, Any] = {}
+
+    def update(self, run_id: str, total: int, done: int, accepted: int) -> None:
+        if run_id not in self.tasks:
+            self.progress.start()
+            self.tasks[run_id] = self.progress.add_task(run_id, total=total, accepted=0)
+        self.progress.update(self.tasks[run_id], completed=done, accepted=accepted)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def print_generation_summary(summary: dict, workspace: Path, run_id: str, done: int, skipped: int, elapsed: float) -> None:
+    table = Table(title=f"run {run_id}", show_header=False, title_justify="left")
+    table.add_row("accepted", f"[green]{summary['accepted']}[/]")
+    table.add_row("rejected", f"[red]{summary['rejected']}[/]")
+    for reason, n in summary["rejected_by_reason"].items():
+        table.add_row(f"  {reason}", str(n))
+    for category, counts in summary["by_category"].items():
+        table.add_row(f"category {category}", f"{counts['accepted']} accepted, {counts['rejected']} rejected")
+    table.add_row("teacher calls", f"{summary['teacher_calls']} ({summary['retries']} retries)")
+    table.add_row("tokens", f"{summary['tokens_in']} in, {summary['tokens_out']} out")
+    table.add_row("this invocation", f"{done} slots in {elapsed:.1f}s ({skipped} already done)")
+    table.add_row("workspace", str(workspace))
+    console.print(table)
+    console.print(f"audit rejections: python loop.py audit {workspace}\nexport accepted: python loop.py export {workspace} --format jsonl")
+
+
+async def probe_teachers(domain: Domain, teacher: str, critic: str, cache_path: Path, concurrency: int,
+                         timeout_s: float = 60.0) -> None:
+    """Fail before anything is written when a teacher spec is bad or its server does not answer."""
+    from agents.teachers import open_teachers
+
+    teachers = open_teachers(domain, teacher, critic, cache_path=cache_path, concurrency=concurrency, timeout_s=timeout_s)
+    try:
+        await teachers.check_reachable()
+    finally:
+        await teachers.close()
+
+
+@with_domain_sources
+def generate(
+    domain: DomainOption = None,
+    teacher: TeacherOption = "template",
+    critic: CriticOption = None,
+    count: Annotated[int, typer.Option(min=1, help="Number of example slots in this run.")] = 100,
+    workspace: WorkspaceOption = Path("workspace"),
+    concurrency: Annotated[int, typer.Option(min=1, help="Examples (and teacher calls) in flight at once.")] = 8,
+    max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example before rejecting it.")] = 3,
+    seed: SeedOption = 0,
+    timeout: Annotated[float, typer.Option(help="Seconds before one teacher request times out (then it is retried).")] = 60.0,
+    sources: dict[str, Optional[str]] | None = None,
+) -> None:
+    """Generate examples; each is critiqued, verified, repaired up to --max-attempts times, and stored.
+
+    Rerunning the same command resumes the run: finished slots are kept and only the rest run.
+    A larger --count extends the same run.
+
+    Examples:
+
+    python loop.py generate --count 500 --workspace ws
+
+    python loop.py generate --domain-config my_domain.yaml --workspace ws-mine
+    """
+    from agents.generation import GenerationConfig, generate_run
+    from forge.workspace import Workspace
+
+    with input_errors():
+        # Everything that can be wrong with the input is checked before the
+        # workspace is touched, so a bad command leaves nothing half-written.
+        ws = Workspace.check(workspace)
+        name, resolved = domain_choice(domain, sources or {})
+        opened = load_domain(name, resolved)
+        try:
+            config = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher,
+                                      count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed)
+            asyncio.run(probe_teachers(opened, config.teacher, config.critic, ws.cache_path, concurrency, timeout))
+            store = ws.create().open_store()
+            bar, started = GenerationBar(), time.perf_counter()
+            try:
+                progress = asyncio.run(generate_run(
+                    opened, store, config, cache_path=ws.cache_path, timeout_s=timeout,
+                    on_slot=lambda p: bar.update(config.run_id, count, p.skipped + p.done, p.accepted)))
+            finally:
+                bar.stop()
+            print_generation_summary(store.summary(config.run_id), ws.root, config.run_id, progress.done,
+                                     progress.skipped, time.perf_counter() - started)
+            store.close()
+        finally:
+            opened.close()

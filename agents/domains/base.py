@@ -1,0 +1,174 @@
+"""What a domain is: the `Domain` protocol, the `Source`s it declares, and the
+pieces every domain shares (`Task`, `Critique`, `with_steering`).
+
+A domain is a plugin. Its generator lives in `agents/domains/<name>.py`, its
+verifier in `evaluators/<name>.py`, and one entry in the registry
+(`agents/domains/__init__.py`) names its factory and its sources. The cycle,
+the CLI and the service only ever talk to this protocol.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from abc import abstractmethod
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from forge.errors import InputError
+from forge.records import Check, Example
+
+
+@dataclass(frozen=True)
+class Task:
+    """What one generation slot should produce."""
+
+    slot: int
+    category: str
+    seed: str
+    focus: str = ""  # a topic the student failed on (set by the improvement loop)
+
+
+def with_steering(prompt: str, task: Task, feedback: str, redo: str = "Write a corrected example.") -> str:
+    """A generation prompt plus what steers it: the topic the student failed on
+    (from the improvement loop) and the findings on a rejected attempt."""
+    if task.focus:
+        prompt += f"\nFocus on this topic, where the student model is weak: {task.focus}"
+    if feedback:
+        prompt += f"\n\nYour previous attempt was rejected:\n{feedback}\n{redo}"
+    return prompt
+
+
+class Critique(BaseModel):
+    """What a critic returns, in every domain that does not ask for more."""
+
+    model_config = ConfigDict(extra="forbid")
+    verdict: str = Field(pattern="^(agree|disagree)$", description="agree if the answer is right for the question")
+    reason: str = Field(max_length=300, description="One sentence on why.")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input a domain reads (a graph, a repository, a rules file, a
+    sandbox back end), declared once. The CLI and the service build their
+    options from these declarations, so no command names a domain."""
+
+    name: str
+    """Option name in snake_case: `domain_config` is `--domain-config` on the command line."""
+    help: str
+    kind: str = "path"
+    """`path` (made absolute), `text` (kept as given: a URI, say) or `choice`."""
+    required: bool = False
+    default: str | None = None
+    """Used when the option is not given (after `env`)."""
+    env: str | None = None
+    """An environment variable that, when set, replaces the default."""
+    choices: tuple[str, ...] = ()
+    identity: bool = True
+    """Whether the value decides what is produced (and so belongs in run ids);
+    False for where work runs, such as the sandbox back end."""
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def expects(self) -> str:
+        return f"one of {', '.join(self.choices)}" if self.kind == "choice" else "a path" if self.kind == "path" else "a value"
+
+    def resolve(self, given: str | None) -> str | None:
+        """The value a run uses: what the user gave, else the environment, else the default."""
+        value = given if given is not None else (os.environ.get(self.env) if self.env else None) or self.default
+        if value is None:
+            return None
+        if self.kind == "choice" and value not in self.choices:
+            raise InputError(f"{self.option} {value!r} is not valid: choose {self.expects}")
+        return str(Path(value).expanduser().resolve()) if self.kind == "path" else value
+
+
+class Domain(Protocol):
+    """Everything a domain provides. Domains subclass this protocol, so the
+    optional members below come with their defaults."""
+
+    name: str
+    description: str
+    """One line, shown in `--domain` help and the report."""
+    metric: str
+    """What `score_answer` measures, in words ("execution accuracy")."""
+    categories: tuple[str, ...]
+    draft_model: type[BaseModel]
+    """The JSON object a teacher returns for one example."""
+
+    # -- optional behaviour, with its default ----------------------------------
+
+    default_weights: dict[str, float] = {}
+    """Share of each category in a round's first plan; empty means equal."""
+    critique_model: type[BaseModel] = Critique
+    blocking_verify: bool = False
+    """True when `verify` blocks (sandbox runs): the graph then runs it off the event loop."""
+    needs_llm_critic: bool = False
+    """True when a critique cannot come from the template teacher (a rubric to grade)."""
+
+    # -- generation ------------------------------------------------------------
+
+    @abstractmethod
+    def template_draft(self, task: Task, attempt: int) -> dict[str, Any]:
+        """The offline teacher's draft: deterministic in the task seed and attempt."""
+        ...
+
+    @abstractmethod
+    def template_critique(self, example: Example) -> dict[str, Any]:
+        """The offline critic's reply, shaped like `critique_model`."""
+        ...
+
+    @abstractmethod
+    def generation_messages(self, task: Task, feedback: str) -> list[dict[str, str]]:
+        """The chat an LLM teacher gets for one slot (feedback: a rejected attempt's findings)."""
+        ...
+
+    @abstractmethod
+    def critique_messages(self, example: Example) -> list[dict[str, str]]:
+        ...
+
+    @abstractmethod
+    def to_example(self, task: Task, draft: dict[str, Any]) -> Example:
+        ...
+
+    def critique_check(self, critic: str, reply: dict[str, Any]) -> Check:
+        """The critic's reply as a recorded check."""
+        if reply["verdict"] == "agree":
+            return Check("critic_agrees", True, f"{critic}: {reply['reason']}")
+        return Check("critic_agrees", False, f"{critic}: {reply['reason']}", "critic_disagrees")
+
+    # -- verification ----------------------------------------------------------
+
+    @abstractmethod
+    def verify(self, example: Example) -> list[Check]:
+        """Every check on one example, each with its evidence."""
+        ...
+
+    # -- evaluation of the student ---------------------------------------------
+
+    def heldout_items(self) -> list[Example] | None:
+        """Evaluation items the domain brings (a user's file); None means the
+        cycle generates them with the template teacher."""
+        return None
+
+    def heldout_size(self, count: int) -> int:
+        """How many items to generate for evaluation when `--heldout` is not given."""
+        return 120
+
+    @abstractmethod
+    def score_answer(self, example: Example, answer: str) -> Check:
+        """Whether a student's answer to a held-out item is right, with why."""
+        ...
+
+    def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
+        """Measures of one answer beyond right or wrong, averaged per category in the report."""
+        return {}
+
+    def close(self) -> None:
+        """Release what the domain holds (a graph connection, a sandbox pool)."""
+        return None

@@ -1,0 +1,78 @@
+"""One contract for every registered domain, opened through the registry the
+way the CLI opens it (with the entry's example sources): the members the
+protocol names, template examples that verify, a reference answer that scores
+as correct, and a known-bad answer that is rejected with a reason. A new
+domain is covered by its registry entry alone."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from agents.domains import DOMAINS, Task, load_domain, resolve_sources
+from agents.domains.base import Domain
+from forge.records import Check, Example
+from tests.sandbox_backends import IN_CI
+
+WRONG_ANSWER = "I do not know."
+
+
+@pytest.fixture(scope="module", params=sorted(DOMAINS))
+def domain(request):
+    from forge.errors import InputError
+
+    try:
+        opened = load_domain(request.param, resolve_sources(request.param, DOMAINS[request.param].example))
+    except InputError as exc:
+        if "sandbox" in str(exc).lower() and not IN_CI:
+            pytest.skip(str(exc))
+        raise
+    yield request.param, opened
+    opened.close()
+
+
+def test_the_protocol_members_are_there(domain):
+    name, opened = domain
+    assert Domain in type(opened).__mro__  # subclassing the protocol gives the optional members their defaults
+    assert opened.description and opened.metric and opened.categories
+    if name != "config":  # a config domain is named and described by its file
+        assert opened.name == name and opened.description == DOMAINS[name].description
+    assert issubclass(opened.draft_model, BaseModel) and issubclass(opened.critique_model, BaseModel)
+    assert set(opened.default_weights) <= set(opened.categories)
+    assert isinstance(opened.heldout_size(300), int)
+
+
+def test_templates_verify_and_their_answers_score_as_correct(domain):
+    _, opened = domain
+    for category in opened.categories:
+        verified = 0
+        for slot in range(6):
+            task = Task(slot, category, f"conformance:{slot}")
+            for attempt in (1, 2, 3):  # as the example graph does: a rejected draft is redrawn
+                example = opened.to_example(task, opened.template_draft(task, attempt))
+                assert isinstance(example, Example) and example.category == category and example.domain == opened.name
+                checks = opened.verify(example)
+                assert checks and all(isinstance(c, Check) for c in checks)
+                opened.critique_model.model_validate(opened.template_critique(example))
+                if all(c.passed for c in checks):
+                    verified += 1
+                    scored = opened.score_answer(example, example.turns()[-1][1])
+                    assert scored.passed, (category, scored)
+                    break
+            assert opened.generation_messages(task, "")[-1]["role"] == "user"
+            assert opened.critique_messages(example)
+        assert verified >= 5, f"{category}: only {verified}/6 slots verified within 3 attempts"
+
+
+def test_a_wrong_answer_is_rejected_and_scored_wrong(domain):
+    _, opened = domain
+    task = Task(0, opened.categories[0], "conformance:bad")
+    example = opened.to_example(task, opened.template_draft(task, 1))
+    turns = example.payload.get("messages")
+    bad = Example(example.domain, example.category, example.format,
+                  {**example.payload, "output": WRONG_ANSWER} if turns is None else
+                  {"messages": turns[:-1] + [{"role": "assistant", "content": WRONG_ANSWER}]}, example.metadata)
+    failed = [c for c in opened.verify(bad) if not c.passed]
+    assert failed and all(c.reason and c.detail for c in failed)
+    scored = opened.score_answer(example, WRONG_ANSWER)
+    assert not scored.passed and scored.reason
