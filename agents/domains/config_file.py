@@ -234,7 +234,9 @@ def load_domain_file(path: Path) -> LoadedDomain:
         problems.append(document.problem(loc, message))
 
     seeds = _seeds(spec.seeds, base, document, problems) if isinstance(spec.seeds, str) else list(spec.seeds)
-    if len(seeds) < MIN_SEEDS:
+    if seeds is None:  # unreadable, and already reported
+        seeds = []
+    elif len(seeds) < MIN_SEEDS:
         problem(("seeds",), f"{len(seeds)} seed examples: give at least {MIN_SEEDS}, so the teacher has real examples to follow")
     for i, seed in enumerate(seeds):
         if seed.category is None and len(spec.categories) > 1:
@@ -270,7 +272,7 @@ def load_domain_file(path: Path) -> LoadedDomain:
             problem(("evaluation", "scoring", "grader"), str(exc))
     heldout = None
     if spec.evaluation.heldout is not None:
-        rows = _jsonl(base / spec.evaluation.heldout, Seed, ("evaluation", "heldout"), document, problems)
+        rows = _jsonl(base / spec.evaluation.heldout, Seed, ("evaluation", "heldout"), document, problems) or []
         problems += [f"{base / spec.evaluation.heldout}:{line}: category: {row.category!r} is not declared: use one of "
                      f"{', '.join(spec.categories)}" for line, row in rows
                      if row.category is not None and row.category not in spec.categories]
@@ -280,14 +282,14 @@ def load_domain_file(path: Path) -> LoadedDomain:
     return LoadedDomain(path, spec, seeds, variables, templates, references, functions, schemas, heldout, pattern)
 
 
-def _jsonl(path: Path, model: type[BaseModel], loc: Loc, document: YamlDocument, problems: list[str]) -> list:
-    """The rows of a JSONL file as `model`, each with its line number."""
+def _jsonl(path: Path, model: type[BaseModel], loc: Loc, document: YamlDocument, problems: list[str]) -> list | None:
+    """The rows of a JSONL file as `model`, each with its line number; None if it cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(document.problem(loc, f"cannot read {path} ({exc.strerror if isinstance(exc, OSError) else exc}): "
                                               "fix the path (relative to this file's folder) or create the file"))
-        return []
+        return None
     rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -301,8 +303,9 @@ def _jsonl(path: Path, model: type[BaseModel], loc: Loc, document: YamlDocument,
     return rows
 
 
-def _seeds(name: str, base: Path, document: YamlDocument, problems: list[str]) -> list[Seed]:
-    return [seed for _, seed in _jsonl(base / name, Seed, ("seeds",), document, problems)]
+def _seeds(name: str, base: Path, document: YamlDocument, problems: list[str]) -> list[Seed] | None:
+    rows = _jsonl(base / name, Seed, ("seeds",), document, problems)
+    return None if rows is None else [seed for _, seed in rows]
 
 
 def _sampler(name: str, variable: Variable, base: Path, document: YamlDocument,
