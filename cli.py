@@ -11,11 +11,13 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
-from agents.cli import (CriticOption, DomainOption, GenerationBar, SeedOption, TeacherOption, WorkspaceOption,
+from agents.cli import (Bars, CriticOption, DomainOption, SeedOption, TeacherOption, WorkspaceOption,
                         domain_choice, generate, probe_teachers, with_domain_sources)
 from agents.domains import DOMAINS, load_domain
 from forge.cli import audit, console, export, input_errors
+from forge.errors import InputError
 from loop import CycleConfig, CycleEvent, ImprovementCycle, run_cycle
 from sandbox.cli import app as sandbox_app
 from trainer.cli import export_gguf
@@ -38,13 +40,14 @@ class CyclePrinter:
     """Shows the cycle's events on the terminal."""
 
     def __init__(self) -> None:
-        self.bar: GenerationBar | None = None
+        self.bar: Bars | None = None
 
     def __call__(self, event: CycleEvent) -> None:
         data, kind = event.data, event.kind
-        if kind == "slots":
-            self.bar = self.bar or GenerationBar()
-            self.bar.update(data["run_id"], data["total"], data["done"], data["accepted"])
+        if kind in ("slots", "steps", "answers"):
+            self.bar = self.bar or Bars()
+            label = data["run_id"] if kind == "slots" else "training" if kind == "steps" else f"answering {data['split']}"
+            self.bar.update(label, data["total"], data["done"], f"accepted {data['accepted']}" if kind == "slots" else "")
             return
         if self.bar is not None:
             self.bar.stop()
@@ -52,7 +55,8 @@ class CyclePrinter:
         if kind == "step":
             console.rule(escape(f"round {event.round}: {data['step']}" if event.round > 0 else data["step"]))
         elif kind == "heldout":
-            console.print(f"{data['feedback']} feedback items (steer the next round), {data['test']} test items (reported only)")
+            console.print(f"{data.pop('feedback')} feedback items (steer the next round), {data.pop('test')} test items "
+                          "(reported only)" + "".join(f"; {n} items in your eval file {label}" for label, n in data.items()))
         elif kind == "generated":
             console.print(f"accepted {data['accepted']}, rejected {data['rejected']} {data['rejected_by_reason']}")
         elif kind == "curated":
@@ -100,6 +104,10 @@ def run(
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
     seed: SeedOption = 0,
     patience: Annotated[int, typer.Option(min=1, help="Stop after this many rounds without a better test score.")] = 2,
+    evals: Annotated[Optional[list[Path]], typer.Option("--eval", help="Your own evaluation file (repeatable; its format is "
+                                                        "the domain's, see `eval --help`): scored for the untrained "
+                                                        "student and every round, kept out of training, never fed back.",
+                                                        show_default=False)] = None,
     estimate_memory: Annotated[bool, typer.Option("--estimate-memory", help="Print what the student preset needs to train, and exit.")] = False,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
@@ -133,26 +141,115 @@ def run(
                                       count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed)
         opened = load_domain(name, resolved)
         try:
+            for path in evals or []:
+                opened.load_eval(path)  # a bad file stops the run before anything is written
             config = CycleConfig(generation=generation, student=student, student_model=student_model, rounds=rounds,
                                  heldout=heldout if heldout is not None else opened.heldout_size(count),
                                  grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
-                                 patience=patience)
+                                 patience=patience, evals=tuple(str(p.resolve()) for p in evals or []))
             asyncio.run(probe_teachers(opened, generation.teacher, generation.critic, ws.cache_path, concurrency))
             ws.create()
             state = run_cycle(ImprovementCycle(config, ws, opened, on_event=CyclePrinter()))
         finally:
             opened.close()
-    baseline, last = state["baseline"]["test"]["accuracy"], state["history"][-1]["scores"]["test"]["accuracy"]
     console.rule("[bold green]done")
-    console.print(f"test {state['metric']}: round 0 (untrained) {100 * baseline:.1f}% -> round "
-                  f"{state['history'][-1]['round']} {100 * last:.1f}%")
+    last = state["history"][-1]
+    for split in state["baseline"]:
+        if split != "feedback":
+            console.print(f"{split} {state['metric']}: round 0 (untrained) {100 * state['baseline'][split]['accuracy']:.1f}% "
+                          f"-> round {last['round']} {100 * last['scores'][split]['accuracy']:.1f}%")
     console.print(f"report:  {state['report']}\nstudent: {state['student']}\nexport:  python loop.py export-gguf {workspace}")
+
+
+@with_domain_sources
+def evaluate(
+    evals: Annotated[list[Path], typer.Option("--eval", help="An evaluation file (repeatable), in the domain's format: "
+                                              "cypher {question, cypher, category?}; coding HumanEval or MBPP as "
+                                              "published; mtg {question, outcome and/or rules, category?}; a config "
+                                              "domain {instruction, output, category?}.", show_default=False)],
+    domain: DomainOption = None,
+    student: Annotated[Optional[str], typer.Option(help="Score a preset's base model, untrained (e.g. smollm2_135m).",
+                                                   show_default=False)] = None,
+    student_model: Annotated[Optional[str], typer.Option(help="Local path (or hub id) of the preset's weights.")] = None,
+    student_dir: Annotated[Optional[Path], typer.Option(help="Score a trained student folder (a run's round_<n>/student).",
+                                                        show_default=False)] = None,
+    gguf: Annotated[Optional[Path], typer.Option(help="Score an exported GGUF model, through llama.cpp.",
+                                                 show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Score only the first N items of each file.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also write every item's answer and verdict here (JSONL).")] = None,
+    sources: dict[str, Optional[str]] | None = None,
+) -> None:
+    """Score a model on your own evaluation files, per category, with the domain's verifier.
+
+    Give exactly one model: --student (a preset's base), --student-dir (a trained student) or --gguf (an export).
+
+    Examples:
+
+    python loop.py eval --eval data/cypher/eval_handwritten.jsonl --student smollm2_135m
+
+    python loop.py eval --domain coding --eval HumanEval.jsonl --student smollm2_135m --limit 20
+    """
+    import json
+    from dataclasses import asdict
+
+    from evaluators.harness import answer_with_gguf, answer_with_transformers, score_answers, summarise
+    from trainer.presets import load_preset
+
+    with input_errors():
+        models = [m for m in (student, student_dir, gguf) if m is not None]
+        if len(models) != 1:
+            raise InputError("give exactly one model to score: --student PRESET, --student-dir DIR or --gguf FILE")
+        if student is not None:
+            preset = load_preset(student, student_model)
+            if preset.is_tiny:
+                raise InputError("tiny has no base weights: it is built for each run. Score a trained one with "
+                                 "--student-dir WORKSPACE/runs/<run>/round_<n>/student")
+            model, answer = preset.model, answer_with_transformers
+        elif student_dir is not None:
+            if not student_dir.is_dir():
+                raise InputError(f"--student-dir {student_dir} is not a folder: pass a run's round_<n>/student")
+            model, answer = str(student_dir), answer_with_transformers
+        else:
+            if not gguf.is_file():
+                raise InputError(f"--gguf {gguf} is not a file: pass a model written by export-gguf")
+            model, answer = str(gguf), answer_with_gguf
+        name, resolved = domain_choice(domain, sources or {})
+        opened = load_domain(name, resolved)
+        try:
+            files = {path: opened.load_eval(path)[:limit] for path in evals}
+            bars = Bars()
+            results = {}
+            for path, items in files.items():
+                answers = answer(model, items, max_new_tokens=opened.answer_tokens,
+                                 on_progress=lambda done, total: bars.update(f"answering {path.name}", total, done))
+                results[path] = score_answers(items, answers, opened.score_answer, opened.answer_measures)
+            bars.stop()
+        finally:
+            opened.close()
+    for path, scores in results.items():
+        summary = summarise(scores)
+        table = Table(title=f"{path} · {model}", title_justify="left")
+        measures = sorted({m for ms in summary["measures_by_category"].values() for m in ms})
+        for column in ("category", "items", opened.metric, *(m.replace("_", " ") for m in measures)):
+            table.add_column(column)
+        counts = {c: sum(s.category == c for s in scores) for c in summary["by_category"]}
+        for category, accuracy in summary["by_category"].items():
+            values = summary["measures_by_category"].get(category, {})
+            table.add_row(category, str(counts[category]), f"{100 * accuracy:.1f}%",
+                          *(f"{values[m]:.2f}" if m in values else "" for m in measures))
+        table.add_row("all", str(summary["n"]), f"{100 * summary['accuracy']:.1f}%", style="bold")
+        console.print(table)
+    if out:
+        out.write_text("".join(json.dumps({"file": str(path), **asdict(s)}, ensure_ascii=False) + "\n"
+                               for path, scores in results.items() for s in scores))
+        console.print(f"every answer and verdict: {out}")
 
 
 app.command()(generate)
 app.command()(audit)
 app.command()(export)
 app.command()(run)
+app.command("eval")(evaluate)
 app.command("export-gguf")(export_gguf)
 app.add_typer(sandbox_app, name="sandbox")
 for _name, _entry in DOMAINS.items():

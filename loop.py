@@ -22,6 +22,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Optional, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -31,7 +32,20 @@ from agents.generation import GenerationConfig
 from forge.records import Example, content_hash
 from forge.workspace import RunFolder, Workspace
 
-SPLITS = ("feedback", "test")
+SPLITS = ("feedback", "test")  # the domain's held-out items; a user's --eval files are splits of their own
+
+
+def eval_labels(paths: tuple[str, ...]) -> dict[str, str]:
+    """A name for each user evaluation file (its stem), unique and never a built-in split's."""
+    labels: dict[str, str] = {}
+    for path in paths:
+        stem = label = Path(path).stem
+        n = 1
+        while label in labels or label in SPLITS:
+            n += 1
+            label = f"{stem}-{n}"
+        labels[label] = path
+    return labels
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,8 @@ class CycleConfig:
     """Training epochs per round; None means the preset's."""
     patience: int
     """Stop after this many rounds without a better test score."""
+    evals: tuple[str, ...] = ()
+    """The user's own evaluation files: scored every round, kept out of training, never fed back."""
 
     @property
     def run_id(self) -> str:
@@ -67,8 +83,9 @@ class CycleConfig:
 
 @dataclass(frozen=True)
 class CycleEvent:
-    """One thing the cycle did. `kind` is one of: step, heldout, slots,
-    generated, curated, training, trained, scored, planned, stopped."""
+    """One thing the cycle did. `kind` is one of: step, heldout, slots (a
+    generation run's progress), generated, curated, training, steps (training's
+    progress), trained, answers (a student answering a split), scored, planned, stopped."""
 
     kind: str
     round: int
@@ -117,7 +134,7 @@ class ImprovementCycle:
 
     def setup(self, state: CycleState) -> CycleState:
         """Held-out items: the domain's own, or made and verified by the template
-        teacher; split into feedback and test."""
+        teacher, split into feedback and test; and each of the user's eval files."""
         from evaluators.harness import split_feedback_test
         from forge.store import SQLiteStore
 
@@ -130,11 +147,12 @@ class ImprovementCycle:
             self._generate(config, store)
             items = list(store.accepted_examples())
             store.close()
-        feedback, test = split_feedback_test(items)
-        for split, chosen in zip(SPLITS, (feedback, test)):
+        splits = dict(zip(SPLITS, split_feedback_test(items)))
+        splits.update({label: self.domain.load_eval(Path(path)) for label, path in eval_labels(self.config.evals).items()})
+        for split, chosen in splits.items():
             self.run.heldout(split).write_text("".join(json.dumps(e.to_dict()) + "\n" for e in chosen))
-        self.emit("heldout", 0, feedback=len(feedback), test=len(test))
-        return {"round": 0, "heldout": {s: str(self.run.heldout(s)) for s in SPLITS}, "history": [],
+        self.emit("heldout", 0, **{split: len(chosen) for split, chosen in splits.items()})
+        return {"round": 0, "heldout": {s: str(self.run.heldout(s)) for s in splits}, "history": [],
                 "plan": {"weights": {}, "focus": {}}, "metric": self.domain.metric}
 
     def generate(self, state: CycleState) -> CycleState:
@@ -158,7 +176,7 @@ class ImprovementCycle:
         store = self.workspace.open_store()
         export_jsonl(store.accepted_examples(self.domain.name), self.run.accepted(round_))
         store.close()
-        eval_rows = [example_row(e) for split in SPLITS for e in self._heldout(state, split)]
+        eval_rows = [example_row(e) for split in state["heldout"] for e in self._heldout(state, split)]
         train, validation, report = curate(load_rows(self.run.accepted(round_)), eval_rows,
                                            load_rows(self.config.grounding), self.config.grounding_ratio,
                                            seed=self.config.generation.seed)
@@ -176,14 +194,16 @@ class ImprovementCycle:
         preset = load_preset(self.config.student, self.config.student_model)
         base = preset.model
         if preset.is_tiny:
-            from evaluators.curation import load_rows, row_text
+            from evaluators.curation import load_rows
+            from trainer.formatting import to_messages
             from trainer.tiny import build_tiny_model
 
             self.emit("step", 0, step="build the tiny student")
-            texts = [row_text(r) for r in load_rows(state["current"]["train_file"])]
+            # The tokenizer learns from everything the student reads, system prompts included.
+            texts = ["\n".join(m["content"] for m in to_messages(r)) for r in load_rows(state["current"]["train_file"])]
             base = str(build_tiny_model(self.run.tiny_base, texts, seed=self.config.generation.seed, **preset.tiny_shape))
         self.emit("step", 0, step="evaluate the untrained student")
-        return {"base": base, "baseline": {split: self._score(base, state, split, 0) for split in SPLITS}}
+        return {"base": base, "baseline": {split: self._score(base, state, split, 0) for split in state["heldout"]}}
 
     def train(self, state: CycleState) -> CycleState:
         from evaluators.curation import load_rows
@@ -197,7 +217,8 @@ class ImprovementCycle:
         self.emit("training", round_, resuming=last_checkpoint(out))
         result = train_student(preset, state["base"], load_rows(state["current"]["train_file"]),
                                load_rows(state["current"]["validation_file"]), out, init_from=state.get("student"),
-                               epochs=self.config.epochs, seed=self.config.generation.seed)
+                               epochs=self.config.epochs, seed=self.config.generation.seed,
+                               on_progress=lambda step, steps: self.emit("steps", round_, done=step, total=steps))
         self.emit("trained", round_, **asdict(result))
         return {"student": result.model_dir, "current": {**state["current"], "training": asdict(result)}}
 
@@ -205,8 +226,10 @@ class ImprovementCycle:
         from evaluators.harness import answer_with_transformers, score_answers, summarise
 
         items = self._heldout(state, split)
-        scores = score_answers(items, answer_with_transformers(model_dir, items), self.domain.score_answer,
-                               self.domain.answer_measures)
+        answers = answer_with_transformers(
+            model_dir, items, max_new_tokens=self.domain.answer_tokens,
+            on_progress=lambda done, total: self.emit("answers", round_, split=split, done=done, total=total))
+        scores = score_answers(items, answers, self.domain.score_answer, self.domain.answer_measures)
         self.run.evaluation(round_, split).write_text(
             "".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in scores))
         summary = summarise(scores)
@@ -216,7 +239,7 @@ class ImprovementCycle:
     def evaluate(self, state: CycleState) -> CycleState:
         round_ = state["round"]
         self.emit("step", round_, step="evaluate")
-        scores = {split: self._score(state["student"], state, split, round_) for split in SPLITS}
+        scores = {split: self._score(state["student"], state, split, round_) for split in state["heldout"]}
         return {"current": {**state["current"], "scores": scores}}
 
     def analyse(self, state: CycleState) -> CycleState:

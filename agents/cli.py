@@ -26,7 +26,8 @@ DomainOption = Annotated[Optional[str], typer.Option(
     show_default=False)]
 TeacherOption = Annotated[str, typer.Option(
     help=escape("Who writes the examples: template (offline, per-domain generators) | openai:<model>[@<base_url>] "
-                "(any OpenAI-compatible server) | llamacpp:<path.gguf> (a local model)."))]
+                "(any OpenAI-compatible server) | llamacpp:<path.gguf> (a local model) | llamacpp:smollm2 (the "
+                "shipped SmolLM2-135M)."))]
 CriticOption = Annotated[Optional[str], typer.Option(help="Who reviews them (same forms as --teacher); defaults to the teacher.")]
 WorkspaceOption = Annotated[Path, typer.Option(help="Directory for the store, the teacher cache, runs and exports.")]
 SeedOption = Annotated[int, typer.Option(help="Seed for template choices, splits and training; part of the run id.")]
@@ -63,20 +64,22 @@ def domain_choice(domain: str | None, given: dict[str, str | None]) -> tuple[str
     return name, resolve_sources(name, given)
 
 
-class GenerationBar:
-    """A progress bar fed by a generation run's slot counts."""
+class Bars:
+    """Progress bars for long work (a generation run's slots, a student's
+    answers), one per label, with a short note beside each."""
 
     def __init__(self) -> None:
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("accepted {task.fields[accepted]}"), TimeElapsedColumn(),
-                                 TimeRemainingColumn(), console=console)
+                                 TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=console)
         self.tasks: dict[str, Any] = {}
 
-    def update(self, run_id: str, total: int, done: int, accepted: int) -> None:
-        if run_id not in self.tasks:
+    def update(self, label: str, total: int, done: int, note: str = "") -> None:
+        if not self.tasks:
             self.progress.start()
-            self.tasks[run_id] = self.progress.add_task(run_id, total=total, accepted=0)
-        self.progress.update(self.tasks[run_id], completed=done, accepted=accepted)
+        if label not in self.tasks:
+            self.tasks[label] = self.progress.add_task(escape(label), total=total, note="")
+        self.progress.update(self.tasks[label], completed=done, note=note)
 
     def stop(self) -> None:
         self.progress.stop()
@@ -148,11 +151,11 @@ def generate(
                                       count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed)
             asyncio.run(probe_teachers(opened, config.teacher, config.critic, ws.cache_path, concurrency, timeout))
             store = ws.create().open_store()
-            bar, started = GenerationBar(), time.perf_counter()
+            bar, started = Bars(), time.perf_counter()
             try:
                 progress = asyncio.run(generate_run(
                     opened, store, config, cache_path=ws.cache_path, timeout_s=timeout,
-                    on_slot=lambda p: bar.update(config.run_id, count, p.skipped + p.done, p.accepted)))
+                    on_slot=lambda p: bar.update(config.run_id, count, p.skipped + p.done, f"accepted {p.accepted}")))
             finally:
                 bar.stop()
             print_generation_summary(store.summary(config.run_id), ws.root, config.run_id, progress.done,

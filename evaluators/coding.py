@@ -137,6 +137,17 @@ def verify_tests(sandbox, tests: str, code: str, entry_point: str) -> list[Check
     return [Check("tests_pass_on_code", True, result.describe()), kills_a_mutant(sandbox, code, tests, entry_point)]
 
 
+def passes_published_tests(sandbox, program: str, tests: str) -> Check:
+    """pass@1 on a published benchmark task: the program and the task's own
+    test code (HumanEval's check(), MBPP's asserts) run as one file."""
+    if bad := check_syntax(program, "program"):
+        return bad
+    result = sandbox.run({"program.py": f"{program}\n\n{tests}\n"}, ["python3", "program.py"])
+    if result.ok:
+        return Check("tests_pass", True, result.describe())
+    return Check("tests_pass", False, result.describe(), "timeout" if result.timed_out else "tests_fail")
+
+
 def verify_compiles(sandbox, blocks: list[str], toolchain: Toolchain = PYTHON) -> list[Check]:
     if not blocks:
         return [Check("code_compiles", False, "the explanation shows no code block", "no_code")]

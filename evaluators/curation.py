@@ -82,8 +82,10 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
 
 
 def row_text(row: dict[str, Any]) -> str:
+    """What a row asks and answers. A system prompt is left out: it is the same
+    for a whole domain, so it would make every row look like every other."""
     if "messages" in row and "instruction" not in row:
-        return "\n".join(m["content"] for m in row["messages"])
+        return "\n".join(m["content"] for m in row["messages"] if m["role"] != "system")
     return "\n".join((row["instruction"], row.get("input", ""), row["output"]))
 
 

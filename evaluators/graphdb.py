@@ -59,6 +59,15 @@ class GraphSchema:
             lines.append(f"  (:{source})-[:{rel}{suffix}]->(:{target})")
         return "\n".join(lines)
 
+    def compact(self) -> str:
+        """The schema in one short line, for a prompt the student sees on every question."""
+        def props(names) -> str:
+            return ", ".join(sorted(names))
+        nodes = "; ".join(f"{label}({props(p)})" for label, p in sorted(self.labels.items()))
+        edges = "; ".join(f"({s})-[:{r}" + (f" {{{props(self.relationship_properties[r])}}}" if self.relationship_properties.get(r)
+                                            else "") + f"]->({t})" for s, r, t in self.relationships)
+        return f"Nodes: {nodes}. Relationships: {edges}."
+
 
 @dataclass(frozen=True)
 class QueryResult:

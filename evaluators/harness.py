@@ -68,8 +68,11 @@ def summarise(scores: list[ItemScore]) -> dict[str, Any]:
     }
 
 
+Progress = Callable[[int, int], None]  # (answered, total)
+
+
 def answer_with_transformers(model_dir: str | Path, items: list[Example], max_new_tokens: int = 128,
-                             batch_size: int = 16) -> list[str]:
+                             batch_size: int = 16, on_progress: Progress = lambda done, total: None) -> list[str]:
     """Greedy answers from a Hugging Face model directory (full model or LoRA adapter)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -98,10 +101,12 @@ def answer_with_transformers(model_dir: str | Path, items: list[Example], max_ne
                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
         new_tokens = out[:, batch["input_ids"].shape[1]:]
         answers += [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+        on_progress(len(answers), len(prompts))
     return answers
 
 
-def answer_with_gguf(gguf_path: str | Path, items: list[Example], max_new_tokens: int = 128) -> list[str]:
+def answer_with_gguf(gguf_path: str | Path, items: list[Example], max_new_tokens: int = 128,
+                     on_progress: Progress = lambda done, total: None) -> list[str]:
     """Greedy answers from an exported GGUF model, through llama.cpp."""
     from llama_cpp import Llama
 
@@ -111,4 +116,5 @@ def answer_with_gguf(gguf_path: str | Path, items: list[Example], max_new_tokens
         out = llm.create_chat_completion(messages=prompt_messages(example_row(item)), max_tokens=max_new_tokens,
                                          temperature=0.0)
         answers.append((out["choices"][0]["message"]["content"] or "").strip())
+        on_progress(len(answers), len(items))
     return answers

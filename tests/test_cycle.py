@@ -18,10 +18,13 @@ pytestmark = pytest.mark.slow
 SMALL = ["--count", "160", "--heldout", "60", "--epochs", "8"]
 
 
+HANDWRITTEN = REPO / "data" / "cypher" / "eval_handwritten.jsonl"
+
+
 def test_two_rounds_improve_the_student_and_steer_generation(tmp_path):
     ws = tmp_path / "ws"
     result = run_cli("run", "--domain", "cypher", "--teacher", "template", "--student", "tiny", "--rounds", "2",
-                     "--workspace", str(ws), *SMALL)
+                     "--workspace", str(ws), "--eval", str(HANDWRITTEN), *SMALL)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (run_dir,) = (ws / "runs").iterdir()
     report = (run_dir / "report.md").read_text()
@@ -35,6 +38,15 @@ def test_two_rounds_improve_the_student_and_steer_generation(tmp_path):
     assert final > baseline, f"test items correct: untrained {baseline}, after round 2 {final}"
     assert "test execution accuracy: round 0 (untrained)" in result.stdout and "report:" in result.stdout
     assert "# DomainForge run" in report
+
+    # The hand-written file is scored every round, reported, and kept out of training.
+    assert "eval_handwritten execution accuracy: round 0 (untrained)" in result.stdout
+    assert "## Your evaluation file `eval_handwritten`" in report and "108 items" in report
+    assert len((run_dir / "round_2" / "eval_eval_handwritten.jsonl").read_text().splitlines()) == 108
+    questions = {json.loads(line)["question"].lower() for line in HANDWRITTEN.read_text().splitlines()}
+    trained = {json.loads(line)["instruction"].lower() for r in ("round_1", "round_2")
+               for line in (run_dir / r / "train.jsonl").read_text().splitlines()}
+    assert not questions & trained
 
     # Round 2's plan comes from round 1's feedback failures, and its examples say so.
     db = sqlite3.connect(ws / "examples.sqlite")

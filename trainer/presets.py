@@ -1,8 +1,9 @@
 """Student presets: which model, how to fine-tune it, and what that costs.
 
-A preset names a Hugging Face id or a local path. Set DOMAINFORGE_MODEL_<NAME>
-(for example DOMAINFORGE_MODEL_QWEN_0_5B=/models/qwen) or pass --student-model
-to use local weights; nothing else changes. `tiny` is built locally in seconds
+A preset names a Hugging Face id, a local path, or `shipped:<name>`, a model
+that comes with DomainForge (forge/models.py; `smollm2_135m` runs offline). Set
+DOMAINFORGE_MODEL_<NAME> (for example DOMAINFORGE_MODEL_QWEN_0_5B=/models/qwen)
+or pass --student-model to use local weights; nothing else changes. `tiny` is built locally in seconds
 (a random Llama with a SentencePiece tokenizer trained on the run's own data)
 and trained fully rather than with LoRA: it is what tests and the demo use.
 """
@@ -19,7 +20,7 @@ from forge.errors import InputError
 class Preset:
     name: str
     model: str
-    """Hugging Face id or local directory; `tiny` means build one."""
+    """Hugging Face id, local directory, `shipped:<name>`, or `tiny` (build one)."""
     params_b: float
     """Parameters in billions (for --estimate-memory)."""
     hidden_size: int
@@ -62,6 +63,9 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", "tiny", params_b=0.003, hidden_size=256, num_layers=4, method="full", max_seq_len=256,
                    batch_size=16, grad_accum=1, learning_rate=2e-3, epochs=12.0, warmup_ratio=0.05,
                    tiny_shape={"vocab_size": 1024, "hidden_size": 256, "layers": 4, "heads": 4, "max_positions": 512}),
+    "smollm2_135m": Preset("smollm2_135m", "shipped:smollm2", params_b=0.135, hidden_size=576, num_layers=30,
+                           lora_r=16, lora_alpha=32, lora_dropout=0.0, max_seq_len=512, batch_size=8, grad_accum=1,
+                           learning_rate=1e-3, epochs=3.0),
     "qwen_0_5b": Preset("qwen_0_5b", "Qwen/Qwen2.5-0.5B-Instruct", params_b=0.49, hidden_size=896, num_layers=24,
                         lora_r=16, lora_alpha=32, max_seq_len=1024, batch_size=8, grad_accum=2, learning_rate=2e-4),
     "qwen_1_5b": Preset("qwen_1_5b", "Qwen/Qwen2.5-1.5B-Instruct", params_b=1.54, hidden_size=1536, num_layers=28,
@@ -80,6 +84,10 @@ def load_preset(name: str, model_override: str | None = None) -> Preset:
         raise InputError(f"unknown student preset {name!r}: choose one of {', '.join(PRESETS)}")
     preset = PRESETS[name]
     model = model_override or os.environ.get(f"DOMAINFORGE_MODEL_{name.upper()}")
+    if model is None and preset.model.startswith("shipped:"):
+        from forge.models import hf_dir
+
+        model = str(hf_dir(preset.model.removeprefix("shipped:")))
     return replace(preset, model=model) if model else preset
 
 

@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from forge.errors import InputError
 from trainer import quiet_hub_progress
@@ -91,10 +91,12 @@ def last_checkpoint(out_dir: str | Path) -> str | None:
 
 def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, Any]], val_rows: list[dict[str, Any]],
                   out_dir: str | Path, *, init_from: str | Path | None = None, epochs: float | None = None,
-                  seed: int = 0, save_every_steps: int | None = None) -> TrainResult:
+                  seed: int = 0, save_every_steps: int | None = None,
+                  on_progress: Callable[[int, int], None] = lambda step, steps: None) -> TrainResult:
+    """Train (or resume training) a student on rows; on_progress(step, steps) after each optimiser step."""
     import datasets
     import torch
-    from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainingArguments
+    from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
     quiet_hub_progress()
     out = Path(out_dir)
@@ -146,6 +148,12 @@ def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, A
     )
     resume = last_checkpoint(out)
     trainer.remove_callback(PrinterCallback)  # progress is ours to show; raw log dicts are noise
+
+    class Progress(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            on_progress(state.global_step, state.max_steps)
+
+    trainer.add_callback(Progress())
     output = trainer.train(resume_from_checkpoint=resume)
 
     student = out / "student"

@@ -10,9 +10,9 @@ the CLI and the service only ever talk to this protocol.
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from abc import abstractmethod
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -110,6 +110,8 @@ class Domain(Protocol):
     """True when `verify` blocks (sandbox runs): the graph then runs it off the event loop."""
     needs_llm_critic: bool = False
     """True when a critique cannot come from the template teacher (a rubric to grade)."""
+    answer_tokens: int = 128
+    """The most tokens a student may write for one held-out answer."""
 
     # -- generation ------------------------------------------------------------
 
@@ -155,6 +157,11 @@ class Domain(Protocol):
         """Evaluation items the domain brings (a user's file); None means the
         cycle generates them with the template teacher."""
         return None
+
+    def load_eval(self, path: Path) -> list[Example]:
+        """A user's evaluation file (`--eval`) as held-out items that `score_answer`
+        scores. InputError names the line and field of every bad row."""
+        raise InputError(f"domain {self.name} reads no evaluation files")
 
     def heldout_size(self, count: int) -> int:
         """How many items to generate for evaluation when `--heldout` is not given."""

@@ -10,18 +10,20 @@ fixing 30%, explanation 20%, test generation 10%.
 from __future__ import annotations
 
 import ast
+import builtins
 import doctest
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.domains.base import Domain, Task, with_steering
 from evaluators import coding as verify
 from evaluators.mutation import mutants
 from forge.errors import InputError
 from forge.records import Check, Example
+from forge.rows import read_rows
 
 CATEGORIES = {
     "generation": "write a function from its specification",
@@ -104,6 +106,57 @@ def fence(code: str) -> str:
     return f"```python\n{code.rstrip()}\n```"
 
 
+class PublishedTask(BaseModel):
+    """A row of a published benchmark, as published: HumanEval (prompt, test,
+    entry_point, canonical_solution) or MBPP (text or prompt, code, test_list,
+    test_setup_code, test_imports). Their other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    task_id: str | int
+    prompt: str | None = None
+    entry_point: str | None = None
+    test: str | None = None
+    canonical_solution: str = ""
+    text: str | None = None
+    code: str | None = None
+    test_list: list[str] | None = None
+    test_setup_code: str = ""
+    test_imports: list[str] = []
+
+    @model_validator(mode="after")
+    def one_format(self) -> PublishedTask:
+        if self.test_list is not None:
+            if not (self.text or self.prompt) or not self.code or not self.test_list:
+                raise ValueError("an MBPP task needs text (or prompt), code and a non-empty test_list")
+        elif not (self.prompt and self.test and self.entry_point):
+            raise ValueError("a task needs HumanEval's prompt, test and entry_point, or MBPP's text, code and test_list")
+        return self
+
+    def entry(self) -> str:
+        """The function the tests call: HumanEval names it; for MBPP, the first call in the first test."""
+        if self.entry_point:
+            return self.entry_point
+        calls = [n.func.id for n in ast.walk(ast.parse(self.test_list[0])) if isinstance(n, ast.Call)
+                 and isinstance(n.func, ast.Name) and n.func.id not in dir(builtins)]
+        return calls[0] if calls else ""
+
+    def to_example(self) -> Example:
+        name = self.entry()
+        if self.test_list is None:  # HumanEval: complete the function the prompt begins
+            instruction = f"Complete this Python function.\n\n{fence(self.prompt)}"
+            reference, tests = self.prompt + self.canonical_solution, f"{self.test}\n\ncheck({name})"
+            imports = "\n".join(line for line in self.prompt.splitlines() if line.startswith(("import ", "from ")))
+        else:  # MBPP's own prompt: the task and the tests the code must pass
+            instruction = f"{self.text or self.prompt}\nYour code should pass these tests:\n\n{fence(chr(10).join(self.test_list))}"
+            reference = self.code
+            tests = "\n".join([*self.test_imports, self.test_setup_code, *self.test_list])
+            imports = "\n".join(self.test_imports)
+        return Example("coding", "generation", "instruction", {"instruction": instruction, "input": "", "output": fence(reference)},
+                       {"language": "python", "entry_point": name, "task_id": str(self.task_id),
+                        "published_tests": tests, "prompt_code": self.prompt if self.test_list is None else "",
+                        "imports": imports})
+
+
 class CodingDomain(Domain):
     name = "coding"
     description = "write, fix, explain and test a Python repository's functions, run in the sandbox"
@@ -112,6 +165,7 @@ class CodingDomain(Domain):
     default_weights = WEIGHTS
     draft_model = CodingDraft
     blocking_verify = True  # sandbox runs take tens of milliseconds: verify off the event loop
+    answer_tokens = 384  # a whole function
 
     def __init__(self, repo: Path, sandbox, language: str = "python") -> None:
         if language not in verify.TOOLCHAINS:
@@ -221,10 +275,24 @@ class CodingDomain(Domain):
             return verify.verify_tests(self.sandbox, verify.code_of(output), function.source, function.name)
         return verify.verify_compiles(self.sandbox, verify.code_blocks(instruction) + verify.code_blocks(output))
 
+    def load_eval(self, path: Path) -> list[Example]:
+        """HumanEval- or MBPP-format files as they are published."""
+        rows = read_rows(path, PublishedTask, "a HumanEval task (task_id, prompt, test, entry_point) or an MBPP task "
+                                               "(task_id, text, code, test_list)")
+        return [task.to_example() for _, task in rows]
+
     def score_answer(self, example: Example, answer: str) -> Check:
         """pass@1: the student's code passes the function's tests (for test generation:
-        its tests pass and kill a mutant; for explanations: its code compiles)."""
-        function = self.by_name[example.metadata["entry_point"]]
+        its tests pass and kill a mutant; for explanations: its code compiles). A
+        published task runs its own tests; an answer that only continues a
+        HumanEval prompt is run after that prompt."""
+        meta = example.metadata
+        if "published_tests" in meta:
+            code = verify.code_of(answer)
+            program = (f"{meta['imports']}\n{code}" if verify.defines(code, meta["entry_point"]) or not meta["prompt_code"]
+                       else meta["prompt_code"] + code)
+            return verify.passes_published_tests(self.sandbox, program, meta["published_tests"])
+        function = self.by_name[meta["entry_point"]]
         if example.category in ("generation", "bug_fixing"):
             checks = verify.verify_implementation(self.sandbox, verify.code_of(answer), function.tests, function.name)[:1]
         elif example.category == "test_generation":

@@ -20,8 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.domains.base import Critique, Domain, Task, with_steering
 from agents.domains.config_file import JudgeCheck, LoadedDomain, Seed
 from evaluators import config as checks
+from forge.errors import InputError
 from forge.export import example_row
 from forge.records import Check, Example
+from forge.rows import read_rows
 
 METRICS = {"exact": "exact match", "normalised": "normalised match", "regex": "regex match",
            "python": "pass rate", "judge": "judge pass rate"}
@@ -184,6 +186,15 @@ class ConfigDomain(Domain):
             return None
         return [self._example(row.category or self.categories[0], row.instruction, row.input, row.output)
                 for row in self.loaded.heldout]
+
+    def load_eval(self, path: Path) -> list[Example]:
+        """{instruction, input?, output, category?} rows, like the file's own held-out set."""
+        rows = read_rows(path, Seed, "{instruction, output, input?, category?}")
+        unknown = [f"{path}:{line}: category: {row.category!r} is not one of {', '.join(self.categories)}"
+                   for line, row in rows if row.category is not None and row.category not in self.categories]
+        if unknown:
+            raise InputError(f"{len(unknown)} problem(s) in {path}:\n  " + "\n  ".join(unknown[:20]))
+        return [self._example(row.category or self.categories[0], row.instruction, row.input, row.output) for _, row in rows]
 
     def heldout_size(self, count: int) -> int:
         share = self.spec.evaluation.share

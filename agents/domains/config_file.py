@@ -33,9 +33,10 @@ import jinja2
 import jinja2.meta
 import jinja2.nodes
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from forge.yaml_file import ConfigError, Loc, YamlDocument, explain, field_name
+from forge.rows import validate_rows
+from forge.yaml_file import ConfigError, Loc, YamlDocument
 
 MIN_SEEDS = 5  # as InstructLab asks of a taxonomy leaf
 
@@ -285,21 +286,12 @@ def load_domain_file(path: Path) -> LoadedDomain:
 def _jsonl(path: Path, model: type[BaseModel], loc: Loc, document: YamlDocument, problems: list[str]) -> list | None:
     """The rows of a JSONL file as `model`, each with its line number; None if it cannot be read."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        rows, found = validate_rows(path, model)
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(document.problem(loc, f"cannot read {path} ({exc.strerror if isinstance(exc, OSError) else exc}): "
                                               "fix the path (relative to this file's folder) or create the file"))
         return None
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((number, model.model_validate_json(line)))
-        except ValidationError as exc:
-            for e in exc.errors():
-                where = field_name(e["loc"]) if e["loc"] else "row"
-                problems.append(f"{path}:{number}: {where}: {explain(e, model)}")
+    problems += found
     return rows
 
 

@@ -13,15 +13,18 @@ Every example carries the seed's `rule_reference`.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.domains.base import Domain, Task, with_steering
 from evaluators import mtg
 from evaluators.mtg_ipg import InfractionProcedureGuide
 from evaluators.mtg_rules import ComprehensiveRules
+from forge.errors import InputError
 from forge.records import Check, Example
+from forge.rows import read_rows
 
 CATEGORIES = {
     "rule_explanation": "what a numbered rule says",
@@ -37,6 +40,23 @@ NAMES = ("Grizzly Bear", "Hill Giant", "Ogre Brute", "Elvish Scout", "Stone Wall
 KEYWORDS = ("first strike", "double strike", "deathtouch", "trample", "lifelink")
 KEYWORD_RULES = {"first strike": "702.7b", "double strike": "702.4b", "deathtouch": "702.2c", "trample": "702.19b",
                  "lifelink": "702.15b"}
+
+
+class RulingEvalRow(BaseModel):
+    """One row of a user's evaluation file."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1)
+    outcome: str = Field("", description="The expected 'Outcome: ...' line.")
+    rules: list[str] = Field([], description="Rules a right answer cites: 704.5f, CR 510.1a, IPG 2.1.")
+    answer: str = ""
+    category: str = "eval"
+
+    @model_validator(mode="after")
+    def something_to_score(self) -> RulingEvalRow:
+        if not self.outcome and not self.rules:
+            raise ValueError("give outcome, rules or both: there is nothing to score the answer against")
+        return self
 
 
 class RulingDraft(BaseModel):
@@ -273,6 +293,8 @@ class MtgDomain(Domain):
             return mtg.check_outcome(self.solve(example.category, spec)[0], answer)
         if (case := example.metadata.get("tournament_case")) is not None:
             return mtg.check_infraction(self.ipg.section(case["infraction"]), answer)
+        if (expected := example.metadata.get("expected_outcome")) is not None:
+            return mtg.check_outcome(expected, answer)
         return None
 
     def verify(self, example: Example) -> list[Check]:
@@ -284,28 +306,57 @@ class MtgDomain(Domain):
         outcome = self.outcome(example, answer)
         return checks + ([outcome] if outcome else [])
 
-    def _grade(self, example: Example, answer: str) -> tuple[float, float, Check | None]:
-        """Citation precision and recall against the reference, and the outcome check (None where there is none)."""
+    def _grade(self, example: Example, answer: str) -> tuple[float | None, float | None, Check | None]:
+        """Citation precision and recall against the reference (None when the item
+        names no rules), and the outcome check (None where there is none)."""
         reference = set(example.metadata.get("rule_reference", []))
+        if not reference:
+            return None, None, self.outcome(example, answer)
         cited = set(self.citations(answer))
         precision = len(cited & reference) / len(cited) if cited else 0.0
-        recall = len(cited & reference) / len(reference) if reference else 1.0
-        return precision, recall, self.outcome(example, answer)
+        return precision, len(cited & reference) / len(reference), self.outcome(example, answer)
 
     def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
-        """Citation precision and recall, and outcome correctness where there is one."""
+        """Citation precision and recall, and outcome correctness, where the item has them."""
         precision, recall, outcome = self._grade(example, answer)
-        measures = {"citation_precision": precision, "citation_recall": recall}
+        measures = {} if precision is None else {"citation_precision": precision, "citation_recall": recall}
         if outcome is not None:
             measures["outcome_correct"] = float(outcome.passed)
         return measures
 
     def score_answer(self, example: Example, answer: str) -> Check:
-        """Correct when the outcome (if any) is right and citation precision and recall are both at least 0.5."""
+        """Correct when the outcome (if any) is right and citation precision and recall
+        (if the item names rules) are both at least 0.5."""
         precision, recall, outcome = self._grade(example, answer)
-        detail = f"citation precision {precision:.2f}, recall {recall:.2f}"
+        detail = "no reference rules" if precision is None else f"citation precision {precision:.2f}, recall {recall:.2f}"
         if outcome is not None and not outcome.passed:
             return Check("ruling_correct", False, f"{detail}; {outcome.detail}", outcome.reason)
-        if recall < 0.5 or precision < 0.5:
+        if precision is not None and (recall < 0.5 or precision < 0.5):
             return Check("ruling_correct", False, detail, "wrong_citations")
         return Check("ruling_correct", True, detail)
+
+    def _exists(self, citation: str) -> bool:
+        if citation.startswith("IPG"):
+            return self.ipg is not None and self.ipg.section(citation.removeprefix("IPG").strip()) is not None
+        return self.rules.rule(citation) is not None
+
+    def load_eval(self, path: Path) -> list[Example]:
+        """{question, outcome?, rules?, answer?, category?} rows: an expected
+        'Outcome: ...' line, the rules a right answer cites ("704.5f", "CR 510.1a",
+        "IPG 2.1"), or both; every rule must exist in the loaded documents."""
+        items, problems = [], []
+        for line, row in read_rows(path, RulingEvalRow, "{question, outcome and/or rules, answer?, category?}"):
+            rules = [rule.removeprefix("CR ").strip() for rule in row.rules]
+            missing = [rule for rule in rules if not self._exists(rule)]
+            if missing:
+                problems.append(f"{path}:{line}: rules: {', '.join(missing)} not in the loaded rules (CR effective "
+                                f"{self.rules.effective_date}" + (f", IPG effective {self.ipg.effective_date})" if self.ipg else ")"))
+            metadata: dict[str, Any] = {"rule_reference": rules}
+            if row.outcome:
+                metadata["expected_outcome"] = row.outcome if row.outcome.startswith("Outcome:") else f"Outcome: {row.outcome}"
+            reference = row.answer or " ".join(filter(None, [metadata.get("expected_outcome"), *(f"(CR {r})" for r in rules)]))
+            items.append(Example(self.name, row.category, "instruction",
+                                 {"instruction": row.question, "input": "", "output": reference}, metadata))
+        if problems:
+            raise InputError(f"{len(problems)} problem(s) in {path}:\n  " + "\n  ".join(problems[:20]))
+        return items

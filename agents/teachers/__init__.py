@@ -3,6 +3,7 @@
     template                      offline, deterministic, per-domain generators (default)
     openai:<model>[@<base_url>]   any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server)
     llamacpp:<path.gguf>          a local GGUF model in process, JSON-schema grammar
+    llamacpp:smollm2              the same, with a model we ship (forge/models.py)
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forge.errors import InputError
+from forge.models import SHIPPED, gguf_path
 
 from agents.teachers.base import Teacher, TeacherReply, TeacherRequest
 
 __all__ = ["Teacher", "TeacherReply", "TeacherRequest", "TeacherSpec", "TeacherPair", "parse_teacher_spec",
            "make_teacher", "open_teachers"]
 
-SPEC_HELP = "use 'template', 'openai:<model>[@<base_url>]' or 'llamacpp:<path.gguf>'"
+SPEC_HELP = "use 'template', 'openai:<model>[@<base_url>]', 'llamacpp:<path.gguf>' or 'llamacpp:smollm2'"
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,14 @@ def parse_teacher_spec(spec: str) -> TeacherSpec:
         if not model or not re.match(r"^https?://[^\s/]+", base_url):
             raise InputError(f"malformed teacher spec {spec!r}: expected openai:<model>@http(s)://host[:port]/v1")
         return TeacherSpec("openai", model, base_url.rstrip("/"))
+    if kind == "llamacpp" and rest in SHIPPED:
+        return TeacherSpec("llamacpp", str(gguf_path(rest)))
     if kind == "llamacpp" and rest:
         path = Path(rest).expanduser()
         if path.suffix != ".gguf" or not path.is_file():
-            raise InputError(f"teacher spec {spec!r}: {path} is not a .gguf file that exists. "
-                             "Pass the path of a GGUF model, e.g. llamacpp:models/teacher.Q4_K_M.gguf")
+            raise InputError(f"teacher spec {spec!r}: {path} is not a .gguf file that exists. Pass the path of a "
+                             f"GGUF model, e.g. llamacpp:models/teacher.Q4_K_M.gguf, or a shipped one: "
+                             f"{', '.join(f'llamacpp:{name}' for name in SHIPPED)}")
         return TeacherSpec("llamacpp", str(path.resolve()))
     raise InputError(f"malformed teacher spec {spec!r}: {SPEC_HELP}")
 
