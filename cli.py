@@ -18,7 +18,7 @@ from agents.cli import (Bars, CriticOption, DomainOption, SeedOption, TeacherOpt
 from agents.domains import DOMAINS, load_domain
 from forge.cli import audit, console, export, input_errors
 from forge.errors import InputError
-from loop import CycleConfig, CycleEvent, ImprovementCycle, run_cycle
+from loop import SPLITS, CycleConfig, CycleEvent, ImprovementCycle, run_cycle
 from sandbox.cli import app as sandbox_app
 from trainer.cli import export_gguf
 
@@ -55,8 +55,9 @@ class CyclePrinter:
         if kind == "step":
             console.rule(escape(f"round {event.round}: {data['step']}" if event.round > 0 else data["step"]))
         elif kind == "heldout":
-            console.print(f"{data.pop('feedback')} feedback items (steer the next round), {data.pop('test')} test items "
-                          "(reported only)" + "".join(f"; {n} items in your eval file {label}" for label, n in data.items()))
+            files = "".join(f"; {n} items in your eval file {label}" for label, n in data.items() if label not in SPLITS)
+            console.print(f"{data['feedback']} feedback items (steer the next round), {data['test']} test items "
+                          f"(reported only){files}")
         elif kind == "generated":
             console.print(f"accepted {data['accepted']}, rejected {data['rejected']} {data['rejected_by_reason']}")
         elif kind == "curated":
@@ -228,7 +229,8 @@ def evaluate(
             opened.close()
     for path, scores in results.items():
         summary = summarise(scores)
-        table = Table(title=f"{path} · {model}", title_justify="left")
+        console.print(f"[bold]{path}[/bold] scored for {model}")
+        table = Table()
         measures = sorted({m for ms in summary["measures_by_category"].values() for m in ms})
         for column in ("category", "items", opened.metric, *(m.replace("_", " ") for m in measures)):
             table.add_column(column)

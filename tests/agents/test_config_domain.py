@@ -227,3 +227,15 @@ def test_seed_files_are_checked_row_by_row(tmp_path):
     assert f"{tmp_path / 'seeds.jsonl'}:2: output: this field is required" in problems
     assert f"{tmp_path / 'seeds.jsonl'}:3: row: Invalid JSON" in problems
     assert f"{path}:4: seeds: 1 seed examples: give at least 5" in problems
+
+
+def test_a_users_eval_file_is_read_like_the_held_out_set(tmp_path):
+    domain = load_config_domain(EXAMPLE, "docker")
+    items = domain.load_eval(EXAMPLE.parent / "eval.jsonl")
+    assert len(items) == 40 and all(domain.score_answer(i, i.payload["output"]).passed for i in items[:5])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "Top books?", "output": "SELECT 1;", "category": "poetry"}\n{"instruction": "x"}\n')
+    message = str(pytest.raises(InputError, domain.load_eval, bad).value)
+    assert f"{bad}:2: output: this field is required" in message
+    bad.write_text('{"instruction": "Top books?", "output": "SELECT 1;", "category": "poetry"}\n')
+    assert f"{bad}:1: category: 'poetry' is not one of lookup" in str(pytest.raises(InputError, domain.load_eval, bad).value)
