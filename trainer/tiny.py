@@ -14,8 +14,11 @@ from trainer import quiet_hub_progress
 
 SPECIAL_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 # Each turn is `<|role|>\ncontent<|end|>\n`; generation stops at <|end|>.
+# tiny learns one run's data from scratch: a domain's constant system prompt
+# (Cypher's schema, say) would teach it nothing and triple every sequence, so its
+# template leaves system turns out, in training, evaluation and the GGUF alike.
 CHAT_TEMPLATE = (
-    "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"
+    "{% for message in messages if message['role'] != 'system' %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
 
