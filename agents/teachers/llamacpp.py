@@ -26,6 +26,18 @@ _LOOSE_CHAR = re.compile(r'^char ::= \[\^"\\\\\]', re.MULTILINE)
 _STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
 
 
+def without_string_lengths(schema):
+    """The schema with no minLength/maxLength: the converter spells a bound of n
+    characters as n nested optional rules, and llama.cpp's grammar parser
+    overflows its stack (a segfault) on a few thousand. Replies are still
+    validated against the full schema."""
+    if isinstance(schema, dict):
+        return {k: without_string_lengths(v) for k, v in schema.items() if k not in ("minLength", "maxLength")}
+    if isinstance(schema, list):
+        return [without_string_lengths(v) for v in schema]
+    return schema
+
+
 @lru_cache(maxsize=16)
 def json_grammar(schema_json: str):
     from llama_cpp import LlamaGrammar
@@ -57,7 +69,7 @@ class LlamaCppTeacher(LLMTeacher):
             response = await asyncio.to_thread(
                 self.llm.create_chat_completion,
                 messages=messages,
-                grammar=json_grammar(json.dumps(output_schema(output), sort_keys=True)),
+                grammar=json_grammar(json.dumps(without_string_lengths(output_schema(output)), sort_keys=True)),
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
             )

@@ -78,3 +78,17 @@ def test_the_harness_answers_with_an_exported_gguf(tiny_gguf, cypher_domain):
     assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
     summary = summarise(score_answers(items, answers, cypher_domain.score_answer))
     assert summary["n"] == 3 and set(summary["by_category"]) == set(cypher_domain.categories[:3])
+
+
+
+def test_a_reply_with_long_string_bounds_is_sampled(tiny_gguf, tmp_path):
+    """The docs draft's 4000-character bound once became 4000 nested grammar
+    rules, and sampling under them crashed llama.cpp (a segfault)."""
+    from agents.domains.docs import DocsDraft
+    from agents.teachers.llamacpp import without_string_lengths
+
+    assert "maxLength" not in json.dumps(without_string_lengths(DocsDraft.model_json_schema()))
+    teacher = LlamaCppTeacher(tiny_gguf, cache=ResponseCache(tmp_path / "cache.sqlite"), max_tokens=64)
+    messages = [{"role": "user", "content": "Ask and answer one question about the docs."}]
+    reply = asyncio.run(teacher.complete(TeacherRequest("generate", messages, DocsDraft, 1)))
+    assert reply.data is not None or reply.problem  # it parses, or says why not: it does not crash
