@@ -75,6 +75,18 @@ def _mtg(sources: dict[str, str]) -> Domain:
     return MtgDomain(load_rules(sources["rules"]), load_ipg(sources["ipg"]) if sources.get("ipg") else None)
 
 
+def _docs(sources: dict[str, str]) -> Domain:
+    import logging
+
+    from agents.domains.docs import DocsDomain
+    from evaluators.docs_corpus import load_docs
+
+    corpus = load_docs(Path(sources["docs"]))
+    for problem in corpus.problems:  # the other files still load
+        logging.getLogger("domainforge").warning("skipped %s", problem)
+    return DocsDomain(corpus)
+
+
 def _config(sources: dict[str, str]) -> Domain:
     from agents.domains.config import load_config_domain
 
@@ -101,6 +113,11 @@ DOMAINS: dict[str, DomainEntry] = {
          Source("ipg", "the Infraction Procedure Guide saved as text (pdftotext IPG.pdf ipg.txt; default: "
                        "$MTG_IPG_PATH); adds the tournament category", env="MTG_IPG_PATH")),
         _mtg, commands="evaluators.mtg_cli:app", example={"ipg": str(DATA / "mtg" / "ipg_fixture.txt")}),
+    "docs": DomainEntry(
+        "questions about your documentation, answered with citations and quotes checked against the text",
+        (Source("docs", "a documentation folder or file: Markdown, reStructuredText, HTML or PDF (default: data/docs, "
+                        "our example docs)", default=str(DATA / "docs")),),
+        _docs),
     "config": DomainEntry(
         "your own domain, defined in a YAML file (see the README: Define your own domain)",
         (Source("domain_config", "a YAML file that defines your own domain: categories, seed examples, templates, "

@@ -17,7 +17,7 @@ def test_the_domain_is_named_implied_by_its_required_source_or_the_default():
     assert choose_domain("mtg", {}) == "mtg"
     assert choose_domain(None, {"domain_config": "x.yaml"}) == "config"
     assert choose_domain(None, {"graph": "g.cypher"}) == DEFAULT_DOMAIN
-    with pytest.raises(InputError, match="unknown domain 'astrology': choose one of cypher, coding, mtg, config"):
+    with pytest.raises(InputError, match="unknown domain 'astrology': choose one of cypher, coding, mtg, docs, config"):
         choose_domain("astrology", {})
 
 

@@ -1,0 +1,113 @@
+"""The docs domain: template questions in every category verify against our
+docs set, held-out sections never reach training, the critic sees what the
+answer cites, and the student's answers are graded on citations, quotes,
+overlap and refusals."""
+
+import json
+
+import pytest
+
+from agents.domains import Task
+from agents.domains.docs import CATEGORIES, NOT_COVERED, DocsDomain
+from evaluators.docs_corpus import load_docs
+from forge.errors import InputError
+from tests.conftest import REPO, run_cli
+
+DOCS = REPO / "data" / "docs"
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return DocsDomain(load_docs(DOCS))
+
+
+def test_every_category_verifies_from_templates(domain):
+    assert domain.categories == tuple(CATEGORIES)
+    for category in domain.categories:
+        for slot in range(20):
+            task = Task(slot, category, f"t:{slot}")
+            example = domain.to_example(task, domain.template_draft(task, 1))
+            failed = [c for c in domain.verify(example) if not c.passed]
+            assert not failed, (category, example.payload, failed)
+            assert example.metadata["system"].startswith("Answer questions about the documentation of Kestrel")
+            assert bool(example.metadata["sections"]) == (category != NOT_COVERED)
+
+
+def test_held_out_sections_never_reach_training(domain):
+    assert domain.held_out and len(domain.held_out) < len(domain.corpus.sections) / 3
+    cited = {sid for category in domain.categories for slot in range(40)
+             for sid in domain.to_example(Task(slot, category, f"s:{slot}"),
+                                          domain.template_draft(Task(slot, category, f"s:{slot}"), 0)).metadata["sections"]}
+    assert cited and not cited & domain.held_out
+    items = domain.heldout_items()
+    assert len(items) >= 20 and {i.category for i in items} >= {"configuration", "troubleshooting", NOT_COVERED}
+    assert all(set(i.metadata["sections"]) <= domain.held_out for i in items)
+
+
+def test_a_small_docs_set_holds_nothing_out():
+    small = DocsDomain(load_docs(REPO / "README.md"))
+    assert not small.held_out and small.heldout_items() is None
+    assert small.product == "DomainForge" and NOT_COVERED in small.categories
+
+
+def test_the_critic_sees_the_cited_sections_in_full(domain):
+    task = Task(0, "configuration", "c")
+    example = domain.to_example(task, domain.template_draft(task, 0))
+    (cited,) = example.metadata["sections"]
+    prompt = domain.critique_messages(example)[1]["content"]
+    assert domain.corpus.section(cited).text in prompt
+    refusal = domain.to_example(Task(1, NOT_COVERED, "n"), domain.template_draft(Task(1, NOT_COVERED, "n"), 0))
+    closest = domain.corpus.search(refusal.payload["instruction"])[0].section
+    assert closest.text in domain.critique_messages(refusal)[1]["content"]
+
+
+def test_answers_are_graded_on_citations_quotes_overlap_and_refusal(domain):
+    task = Task(0, "configuration", "g")
+    item = domain.to_example(task, domain.template_draft(task, 0))
+    reference = item.payload["output"]
+    assert domain.score_answer(item, reference).passed
+    measures = domain.answer_measures(item, reference)
+    assert measures == {"citation_precision": 1.0, "citation_recall": 1.0, "quote_grounding": 1.0, "answer_overlap": 1.0}
+
+    wrong_section = reference.replace(item.metadata["sections"][0], "index.md#key-concepts")
+    assert domain.score_answer(item, wrong_section).reason == "wrong_citations"
+    bad_quote = reference.rsplit('"', 2)[0] + ' and it is magic"'
+    assert domain.score_answer(item, bad_quote).reason == "quote_not_in_section"
+
+    refused = domain.to_example(Task(1, NOT_COVERED, "n"), domain.template_draft(Task(1, NOT_COVERED, "n"), 0))
+    assert domain.score_answer(refused, "The documentation does not cover this.").passed
+    assert domain.score_answer(refused, "Yes, set `ldap = true`.").reason == "answered_not_covered"
+
+
+def test_an_eval_file_names_its_sections(domain, tmp_path):
+    good = tmp_path / "eval.jsonl"
+    good.write_text(json.dumps({"question": "What is the default of worker concurrency?",
+                                "sections": ["configuration.md#worker-options"], "answer": "The default is 4.",
+                                "category": "configuration"}) + "\n"
+                    + json.dumps({"question": "Does Kestrel run on a mainframe?", "sections": []}) + "\n")
+    items = domain.load_eval(good)
+    assert [i.category for i in items] == ["configuration", NOT_COVERED]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(good.read_text() + json.dumps({"question": "x?", "sections": ["configuration.md#nope"]}) + "\n")
+    with pytest.raises(InputError, match=r"bad.jsonl:3: sections: configuration.md#nope not in the docs"):
+        domain.load_eval(bad)
+
+
+def test_generate_on_a_single_markdown_file(tmp_path):
+    result = run_cli("generate", "--domain", "docs", "--docs", str(REPO / "README.md"), "--count", "30",
+                     "--workspace", str(tmp_path / "ws"))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "accepted" in result.stdout and "category not_covered" in result.stdout
+
+
+@pytest.mark.skipif(not (REPO.parent / "shared" / "data" / "docs" / "httpx").is_dir(),
+                    reason="the HTTPX docs are not beside this checkout")
+def test_templates_verify_on_the_real_httpx_documentation():
+    httpx = DocsDomain(load_docs(REPO.parent / "shared" / "data" / "docs" / "httpx"))
+    assert httpx.categories == tuple(CATEGORIES) and httpx.product == "HTTPX"
+    for category in httpx.categories:
+        accepted = 0
+        for slot in range(30):
+            task = Task(slot, category, f"h:{slot}")
+            accepted += all(c.passed for c in httpx.verify(httpx.to_example(task, httpx.template_draft(task, 0))))
+        assert accepted >= 28, f"{category}: {accepted}/30"
