@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible server on 127.0.0.1, standing in for a hosted
 teacher (the one boundary we fake). It answers Cypher generation prompts with
 a valid example built from the values the prompt shows, a config domain's
-generation prompts with one of the seed examples they show, agrees with every
+generation prompts with one of the seed examples they show, docs prompts with
+an example that is wrong on purpose, agrees with every
 critique, grades a rubric with a score from the answer's hash (1-10), and, on
 a fixed schedule, misbehaves:
 
@@ -54,6 +55,8 @@ def answer(messages: list[dict]) -> dict:
         return {"verdict": "agree", "reason": "the query matches the question"}
     if "grade answers against a rubric" in system:
         return {"score": digest % 10 + 1, "reason": f"scripted grade for answer {digest % 1000}"}
+    if "documentation assistant" in system:
+        return docs_answer(prompt, digest)
     if "specialist model" in system:
         shots = [json.loads(line) for line in prompt.splitlines() if line.startswith('{"instruction"')]
         return shots[digest % len(shots)]
@@ -63,6 +66,23 @@ def answer(messages: list[dict]) -> dict:
     limit = digest % 40 + 1
     return {"question": f"Return up to {limit} {label} nodes whose {key} is '{value}'.",
             "cypher": f"MATCH (n:{label}) WHERE n.{key} = '{value}' RETURN n.{key} AS {key} LIMIT {limit}"}
+
+
+def docs_answer(prompt: str, digest: int) -> dict:
+    """A docs example that is wrong in one of four ways, in turn by the prompt's
+    hash: a quote the section does not hold, a section that does not exist, a
+    made-up option and number, or an answer to a question the docs do not cover."""
+    if "do NOT answer" in prompt:
+        return {"question": "Does it support LDAP?", "answer": "Yes: set `ldap_url` in the server table."}
+    shown = re.search(r"^\[([^\]]+#[^\]]+)\] \(.*?\)\n(.+)$", prompt, re.M)
+    section, title = shown.group(1), shown.group(2).strip()
+    question = f"What does the section {title} say?"
+    kind = digest % 3
+    if kind == 0:
+        return {"question": question, "answer": f'{title}.\n\nSources:\n[{section}] "A sentence this section never says."'}
+    if kind == 1:
+        return {"question": question, "answer": f'{title}.\n\nSources:\n[{section}-nope] "{title}"'}
+    return {"question": question, "answer": f'{title}: pass `--turbo-mode` with 977 workers.\n\nSources:\n[{section}] "{title}"'}
 
 
 def make_handler(script: Script):

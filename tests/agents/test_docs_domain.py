@@ -111,3 +111,16 @@ def test_templates_verify_on_the_real_httpx_documentation():
             task = Task(slot, category, f"h:{slot}")
             accepted += all(c.passed for c in httpx.verify(httpx.to_example(task, httpx.template_draft(task, 0))))
         assert accepted >= 28, f"{category}: {accepted}/30"
+
+
+def test_a_hosted_teachers_bad_answers_are_rejected_with_their_reasons(scripted_server, tmp_path):
+    """Through the whole graph: every scripted answer is wrong in one way, and
+    `audit` lists each with the check that caught it."""
+    ws = tmp_path / "ws"
+    result = run_cli("generate", "--domain", "docs", "--teacher", f"openai:scripted@{scripted_server.base_url}",
+                     "--count", "16", "--max-attempts", "1", "--workspace", str(ws))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    audit = run_cli("audit", str(ws), "--limit", "50")
+    for reason in ("quote_not_in_section", "unknown_section", "ungrounded_token", "answered_not_covered"):
+        assert f"({reason})" in audit.stdout, reason
+    assert "--turbo-mode" in audit.stdout and "not in the cited sections" in audit.stdout
