@@ -165,7 +165,7 @@ def check_not_covered(corpus: DocsCorpus, question: str, answer: str) -> list[Ch
         checks.append(Check("not_in_docs", False, f"{best.section.id} covers {best.coverage:.2f} of the question "
                             f"(threshold {COVERED_THRESHOLD}): the docs may answer it", "covered_by_docs"))
     else:
-        found = ", ".join(f"{m.section.id} {m.coverage:.2f}" for m in matches) or "nothing"
-        checks.append(Check("not_in_docs", True, f"best BM25 sections cover {found} of the question "
-                                                 f"(threshold {COVERED_THRESHOLD})"))
+        found = "; ".join(f"{m.section.id} {m.coverage:.2f} (lacks {', '.join(m.missing)})" for m in matches) or "nothing"
+        checks.append(Check("not_in_docs", True, f"the best BM25 sections cover too little of the question "
+                                                 f"(threshold {COVERED_THRESHOLD}): {found}"))
     return checks
