@@ -26,15 +26,21 @@ _LOOSE_CHAR = re.compile(r'^char ::= \[\^"\\\\\]', re.MULTILINE)
 _STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
 
 
-def without_string_lengths(schema):
-    """The schema with no minLength/maxLength: the converter spells a bound of n
-    characters as n nested optional rules, and llama.cpp's grammar parser
-    overflows its stack (a segfault) on a few thousand. Replies are still
-    validated against the full schema."""
+GRAMMAR_MAX_LENGTH = 500
+
+
+def without_long_string_bounds(schema):
+    """The schema without string length bounds above GRAMMAR_MAX_LENGTH: the
+    converter spells a bound of n characters as n nested optional rules, and
+    sampling under a few thousand crashes llama.cpp (a segfault). Short bounds
+    stay, so a weak model's rambling stops early. Replies are still validated
+    against the full schema."""
     if isinstance(schema, dict):
-        return {k: without_string_lengths(v) for k, v in schema.items() if k not in ("minLength", "maxLength")}
+        long = schema.get("maxLength", 0) > GRAMMAR_MAX_LENGTH
+        return {k: without_long_string_bounds(v) for k, v in schema.items()
+                if not (long and k in ("minLength", "maxLength"))}
     if isinstance(schema, list):
-        return [without_string_lengths(v) for v in schema]
+        return [without_long_string_bounds(v) for v in schema]
     return schema
 
 
@@ -69,7 +75,7 @@ class LlamaCppTeacher(LLMTeacher):
             response = await asyncio.to_thread(
                 self.llm.create_chat_completion,
                 messages=messages,
-                grammar=json_grammar(json.dumps(without_string_lengths(output_schema(output)), sort_keys=True)),
+                grammar=json_grammar(json.dumps(without_long_string_bounds(output_schema(output)), sort_keys=True)),
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
             )

@@ -85,9 +85,10 @@ def test_a_reply_with_long_string_bounds_is_sampled(tiny_gguf, tmp_path):
     """The docs draft's 4000-character bound once became 4000 nested grammar
     rules, and sampling under them crashed llama.cpp (a segfault)."""
     from agents.domains.docs import DocsDraft
-    from agents.teachers.llamacpp import without_string_lengths
+    from agents.teachers.llamacpp import without_long_string_bounds
 
-    assert "maxLength" not in json.dumps(without_string_lengths(DocsDraft.model_json_schema()))
+    assert "maxLength" not in json.dumps(without_long_string_bounds(DocsDraft.model_json_schema()))
+    assert '"maxLength": 300' in json.dumps(without_long_string_bounds(CypherDraft.model_json_schema()))
     teacher = LlamaCppTeacher(tiny_gguf, cache=ResponseCache(tmp_path / "cache.sqlite"), max_tokens=64)
     messages = [{"role": "user", "content": "Ask and answer one question about the docs."}]
     reply = asyncio.run(teacher.complete(TeacherRequest("generate", messages, DocsDraft, 1)))
