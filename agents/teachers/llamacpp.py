@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agents.teachers.base import LLMTeacher, output_schema
+from agents.teachers.base import LLMTeacher, TeacherUnavailable, output_schema
 from agents.teachers.cache import ChatResult, ResponseCache
 
 
@@ -72,13 +72,19 @@ class LlamaCppTeacher(LLMTeacher):
 
     async def _chat(self, messages: list[dict[str, str]], output: type[BaseModel]) -> ChatResult:
         async with self.lock:
-            response = await asyncio.to_thread(
-                self.llm.create_chat_completion,
-                messages=messages,
-                grammar=json_grammar(json.dumps(without_long_string_bounds(output_schema(output)), sort_keys=True)),
-                max_tokens=self.max_tokens,
-                temperature=self.temperature,
-            )
+            try:
+                response = await asyncio.to_thread(
+                    self.llm.create_chat_completion,
+                    messages=messages,
+                    grammar=json_grammar(json.dumps(without_long_string_bounds(output_schema(output)), sort_keys=True)),
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature,
+                )
+            except ValueError as exc:  # llama-cpp-python's "Requested tokens (n) exceed context window of m"
+                if "context window" not in str(exc):
+                    raise
+                raise TeacherUnavailable(f"{self.spec}: the prompt does not fit the model's context ({exc}); shorten "
+                                         "the prompt or load the model with a larger n_ctx", ("context_overflow",)) from exc
         usage = response.get("usage") or {}
         return ChatResult(response["choices"][0]["message"]["content"] or "",
                           usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))

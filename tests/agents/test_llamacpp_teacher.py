@@ -93,3 +93,11 @@ def test_a_reply_with_long_string_bounds_is_sampled(tiny_gguf, tmp_path):
     messages = [{"role": "user", "content": "Ask and answer one question about the docs."}]
     reply = asyncio.run(teacher.complete(TeacherRequest("generate", messages, DocsDraft, 1)))
     assert reply.data is not None or reply.problem  # it parses, or says why not: it does not crash
+
+
+def test_a_prompt_longer_than_the_context_fails_the_request_not_the_run(tiny_gguf, tmp_path):
+    teacher = LlamaCppTeacher(tiny_gguf, cache=ResponseCache(tmp_path / "cache.sqlite"), max_tokens=16)
+    messages = [{"role": "user", "content": "MATCH (n:Book) RETURN n " * 2000}]
+    reply = asyncio.run(teacher.complete(TeacherRequest("generate", messages, CypherDraft, 1)))
+    assert reply.data is None and reply.call.error == "teacher_unavailable"
+    assert "does not fit the model's context" in reply.problem and reply.call.retries == ["context_overflow"]
