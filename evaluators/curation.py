@@ -8,7 +8,6 @@ split off a validation set -> report the category balance.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from forge.errors import InputError
+from forge.records import stable_fraction
 
 NEAR_DUPLICATE_JACCARD = 0.9
 CONTAMINATION_NGRAM = 8
@@ -145,10 +145,6 @@ def decontaminate(rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]]) -
     return kept, len(rows) - len(kept)
 
 
-def _stable_fraction(row: dict[str, Any]) -> float:
-    return int(hashlib.sha256(row_text(row).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-
 @dataclass
 class CurationReport:
     input_rows: int = 0
@@ -174,8 +170,8 @@ def curate(rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]], groundin
     report = CurationReport(input_rows=len(rows))
     unique, report.exact_duplicates, report.near_duplicates = drop_duplicates(rows)
     clean, report.contaminated = decontaminate(unique, eval_rows)
-    validation = [r for r in clean if _stable_fraction(r) < validation_share]
-    train = [r for r in clean if _stable_fraction(r) >= validation_share]
+    validation = [r for r in clean if stable_fraction(row_text(r)) < validation_share]
+    train = [r for r in clean if stable_fraction(row_text(r)) >= validation_share]
     wanted = round(grounding_ratio / (1 - grounding_ratio) * len(train)) if grounding else 0
     rng = random.Random(seed)
     # Repeat the (small) grounding set only as often as the ratio needs.

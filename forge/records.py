@@ -21,6 +21,11 @@ def content_hash(value: Any, length: int = 16) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
+def stable_fraction(text: str) -> float:
+    """A number in [0, 1] fixed by the text: how splits stay the same from run to run."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 @dataclass(frozen=True)
 class Example:
     """One training example.

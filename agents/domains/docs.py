@@ -16,7 +16,6 @@ held-out evaluation is built from them only.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from collections import defaultdict
@@ -31,7 +30,7 @@ from evaluators import docs as check
 from evaluators.docs_corpus import DocsCorpus, words
 from evaluators.docs_formats import Block, Section
 from forge.errors import InputError
-from forge.records import Check, Example
+from forge.records import Check, Example, stable_fraction
 from forge.rows import read_rows
 
 CATEGORIES = {
@@ -113,10 +112,6 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def _stable(key: str) -> float:
-    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-
 class DocsDomain(Domain):
     name = "docs"
     description = "questions about your documentation, answered with citations and quotes checked against the text"
@@ -130,13 +125,13 @@ class DocsDomain(Domain):
         self.system = SYSTEM.format(product=self.product)
         ids = sorted(corpus.sections)
         holding = len(ids) >= MIN_SECTIONS_TO_HOLD_OUT
-        self.held_out = {sid for sid in ids if holding and _stable(sid) < HELD_OUT_SHARE}
+        self.held_out = {sid for sid in ids if holding and stable_fraction(sid) < HELD_OUT_SHARE}
         facts = self._facts()
         self.facts: dict[bool, dict[str, list[Fact]]] = {False: defaultdict(list), True: defaultdict(list)}
         for fact in facts:
             held = [sid in self.held_out for sid in fact.sections]
             if fact.category == NOT_COVERED:
-                self.facts[holding and _stable(fact.data[0]) < HELD_OUT_SHARE][NOT_COVERED].append(fact)
+                self.facts[holding and stable_fraction(fact.data[0]) < HELD_OUT_SHARE][NOT_COVERED].append(fact)
             elif all(held) or not any(held):
                 self.facts[all(held) and bool(held)][fact.category].append(fact)
         self.categories = tuple(c for c in CATEGORIES if self.facts[False][c])
