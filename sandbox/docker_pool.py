@@ -2,9 +2,12 @@
 
 A `docker run` costs about a second (several with the vfs storage driver); an
 exec in a warm container tens of milliseconds. So containers start once, idle
-on `sleep infinity`, and each task is one `docker exec` that unpacks its files
-into a fresh directory, runs, caps its output, and kills every process it left
-behind. A container is replaced after any failure and after `max_tasks` tasks.
+on `sleep infinity` under Docker's init (which reaps what tasks leave behind,
+so their pids come back), and each task is one `docker exec` that unpacks its
+files into a fresh directory, runs, caps its output, and kills every process it
+left behind. A task that kills that exec's own shell skips the last step, so
+the pool then kills from a fresh exec. A container is replaced after any
+failure and after `max_tasks` tasks.
 
 Every container: no network, read-only root with a size-limited tmpfs work
 dir, memory (no swap), pids and CPU quota, a non-root user, all capabilities
@@ -87,12 +90,14 @@ class DockerPool:
     def _start(self):
         cpus = self.limits.cpus
         return self.client.containers.run(
-            self.image, ["sleep", "infinity"], detach=True, network_mode="none", read_only=True,
+            self.image, ["sleep", "infinity"], detach=True, init=True, network_mode="none", read_only=True,
             # tmpfs pages count against the memory limit: at half of it, a flood of
             # output fills the disk (ENOSPC) before it can exhaust memory.
             tmpfs={WORK: f"rw,size={self.limits.memory_mb // 2}m,mode=1777,uid=1000,gid=1000"},
             mem_limit=f"{self.limits.memory_mb}m", memswap_limit=f"{self.limits.memory_mb}m",
-            pids_limit=self.limits.pids, nano_cpus=int(cpus * 1e9), user=USER, cap_drop=["ALL"],
+            # The idle process is root (with no capabilities) so that a task's `kill -9 -1`,
+            # which reaches every process of its own user, cannot stop the container.
+            pids_limit=self.limits.pids, nano_cpus=int(cpus * 1e9), user="0:0", cap_drop=["ALL"],
             security_opt=["no-new-privileges"], labels={"domainforge.sandbox": "1"}, working_dir=WORK,
             environment={"HOME": WORK, "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
         )
@@ -142,6 +147,8 @@ class DockerPool:
                 stdout, stderr = future.result(timeout=30)
             duration = time.perf_counter() - started
             exit_code = self.client.api.exec_inspect(exec_id)["ExitCode"]
+            if exit_code >= 128 and not timed_out:  # died by a signal: perhaps before its own cleanup
+                self._kill_task(container)
             after = self._oom_kills(container)
             oom = exit_code == 137 and not timed_out and (before is None or after is None or after > before)
             failed = failed or oom or exit_code == 125

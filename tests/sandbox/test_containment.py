@@ -92,11 +92,32 @@ def test_reading_the_hosts_environment_and_files(sandbox, tmp_path, monkeypatch)
     then_a_normal_task_passes(sandbox)
 
 
-def test_stray_processes_do_not_outlive_their_task(sandbox):
-    result = sandbox.run({}, ["sh", "-c", "sleep 300 & echo started"])
-    assert result.stdout.strip() == "started" and not result.timed_out
-    check = sandbox.run({}, ["sh", "-c", "ps -eo comm 2>/dev/null | grep -c sleep || ls /proc | grep -c '^[0-9]'"])
-    assert "sleep 300" not in check.stdout
+# Lists every process's command line from /proc (the image has no ps).
+LIST_PROCESSES = "import os\nfor pid in filter(str.isdigit, os.listdir('/proc')):\n    try:\n" \
+                 "        print(pid, open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode())\n" \
+                 "    except OSError:\n        pass\n"
+
+
+# Ways to leave a process behind; the last two also kill the shell that runs the task.
+LEAVE_BEHIND = ["{cmd} &", "setsid {cmd} &", "setsid sh -c '{cmd} &' &", "nohup {cmd} >/dev/null 2>&1 &",
+                "setsid {cmd} &\nkill -9 $PPID", "setsid {cmd} &\nkill -TERM $PPID"]
+
+
+@pytest.mark.parametrize("start", LEAVE_BEHIND)
+def test_nothing_a_task_started_outlives_it(sandbox, start):
+    marker = f"leftover-{LEAVE_BEHIND.index(start)}"
+    result = sandbox.run({}, ["sh", "-c", start.format(cmd=f'sh -c "sleep 300; echo {marker}"') + "\necho started"])
+    assert not result.timed_out, result
+    after = run_py(sandbox, LIST_PROCESSES)
+    assert after.exit_code == 0, after
+    assert marker not in after.stdout, f"a process the last task started is still running:\n{after.stdout}"
+    then_a_normal_task_passes(sandbox)
+
+
+def test_what_tasks_leave_behind_does_not_use_up_the_pids(sandbox):
+    for _ in range(3):  # each leaves 20 processes; the pids limit is 32
+        result = sandbox.run({}, ["sh", "-c", "for i in $(seq 20); do sleep 300 & done; echo left"])
+        assert result.stdout.strip() == "left", result
     then_a_normal_task_passes(sandbox)
 
 
