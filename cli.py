@@ -138,10 +138,11 @@ def run(
         ws = Workspace.check(workspace)
         load_rows(grounding)
         name, resolved = domain_choice(domain, sources or {})
-        generation = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher,
-                                      count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed)
         opened = load_domain(name, resolved)
         try:
+            generation = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher,
+                                          count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed,
+                                          revision=opened.revision)
             for path in evals or []:
                 opened.load_eval(path)  # a bad file stops the run before anything is written
             config = CycleConfig(generation=generation, student=student, student_model=student_model, rounds=rounds,

@@ -148,7 +148,8 @@ def generate(
         opened = load_domain(name, resolved)
         try:
             config = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher,
-                                      count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed)
+                                      count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed,
+                                      revision=opened.revision)
             asyncio.run(probe_teachers(opened, config.teacher, config.critic, ws.cache_path, concurrency, timeout))
             store = ws.create().open_store()
             bar, started = Bars(), time.perf_counter()

@@ -40,15 +40,19 @@ class GenerationConfig:
     """Category -> share; empty means the domain's default weights."""
     focus: dict[str, list[list[str]]] = field(default_factory=dict)
     """Category -> [[feedback item id, topic], ...]: what the student failed on last round."""
+    revision: str = ""
+    """The version of the sources the domain read (Domain.revision)."""
 
     def identity(self) -> dict:
-        """What decides the slots' content. Left out: count (a bigger --count
-        extends the same run), concurrency, and sources that only say where
-        work runs (the sandbox back end)."""
+        """What decides the slots' content, the revision of the sources included.
+        Left out: count (a bigger --count extends the same run), concurrency,
+        and sources that only say where work runs (the sandbox back end)."""
         from agents.domains import DOMAINS
 
         where = {s.name for s in DOMAINS[self.domain].sources if not s.identity}
         key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency")}
+        if not self.revision:  # domains without one keep the run ids they always had
+            del key["revision"]
         key["sources"] = {k: v for k, v in self.sources.items() if k not in where}
         return key
 

@@ -7,13 +7,14 @@
 - code inside an explanation at least compiles.
 
 Every outcome is a recorded check carrying the sandbox's output. Languages
-plug in as toolchains (file names and commands); Python is the first.
+plug in as toolchains (file names and commands): Python and Go.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import shlex
 from dataclasses import dataclass
 
 from evaluators.mutation import first_of_each_pattern, mutants
@@ -25,7 +26,9 @@ FENCE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
 
 @dataclass(frozen=True)
 class Toolchain:
-    """How one language's code and tests are laid out and run in the sandbox."""
+    """How one language's code and tests are laid out and run in the sandbox:
+    a lone solution and its tests (the coding domain), or a whole repository
+    (the repo domain) whose own tests run by name."""
 
     name: str
     solution_file: str
@@ -33,21 +36,43 @@ class Toolchain:
     test_command: tuple[str, ...]
     compile_command: tuple[str, ...]
     test_prelude: str  # how a test file reaches the solution
+    stub_body: str
+    """A body that compiles for any signature and satisfies no test."""
 
     def syntax_error(self, code: str) -> str:
-        if self.name != "python":
-            return ""  # checked by compiling in the sandbox instead
-        try:
-            ast.parse(code)
-        except SyntaxError as exc:
-            return f"line {exc.lineno}: {exc.msg}"
-        return ""
+        if self.name == "python":
+            try:
+                ast.parse(code)
+            except SyntaxError as exc:
+                return f"line {exc.lineno}: {exc.msg}"
+            return ""
+        from evaluators.repo_index import syntax_errors
+
+        return "; ".join(syntax_errors(code, self.name))
+
+    def repo_test_command(self, package: str, tests: list[tuple[str, str]]) -> list[str]:
+        """Run only the named tests ((path, name) pairs) of a repository checked out in ./repo."""
+        if self.name == "go":
+            names = "|".join(sorted({name.split(".")[-1] for _, name in tests}))
+            run = f"cd repo && go test -count=1 -run {shlex.quote(f'^({names})$')} ./{package}"
+        else:
+            ids = " ".join(shlex.quote(f"{path}::{name.replace('.', '::')}") for path, name in sorted(set(tests)))
+            run = f"cd repo && python3 -m pytest -q -p no:cacheprovider {ids}"
+        return ["sh", "-c", run]
+
+    def repo_compile_command(self, package: str, path: str) -> list[str]:
+        """Compile the package (Go: `go vet`, which builds its tests too) or the file (Python)."""
+        if self.name == "go":
+            return ["sh", "-c", f"cd repo && go vet ./{package}"]
+        return ["sh", "-c", f"cd repo && python3 -m py_compile {shlex.quote(path)}"]
 
 
 PYTHON = Toolchain("python", "solution.py", "test_solution.py",
                    ("python3", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "test_solution.py"),
-                   ("python3", "-m", "py_compile"), "from solution import *\n\n")
-TOOLCHAINS = {"python": PYTHON}
+                   ("python3", "-m", "py_compile"), "from solution import *\n\n", "raise NotImplementedError")
+GO = Toolchain("go", "solution.go", "solution_test.go", ("go", "test", "-count=1", "."), ("go", "vet", "."),
+               "", '{\n\tpanic("not implemented")\n}')
+TOOLCHAINS = {"python": PYTHON, "go": GO}
 
 
 def code_blocks(text: str) -> list[str]:

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from sandbox.image import ROOTFS
-from sandbox.limits import Limits, RunResult, SandboxError
+from sandbox.limits import TOOLCHAIN_ENV, Limits, RunResult, SandboxError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Joins the cgroups named in $CGROUP_PROCS (or applies rlimits), then becomes bwrap.
@@ -111,8 +111,8 @@ class BubblewrapSandbox:
                 "--proc", "/proc", "--dev", "/dev", "--bind", work, "/work", "--chdir", "/work",
                 "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL", "--clearenv",
                 "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/work",
-                "--setenv", "TMPDIR", "/work", "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-                "--", *command]
+                "--setenv", "TMPDIR", "/work", "--setenv", "LANG", "C.UTF-8",
+                *[arg for name, value in TOOLCHAIN_ENV.items() for arg in ("--setenv", name, value)], "--", *command]
 
     def run(self, files: dict[str, str | bytes], command: list[str], limits: Limits | None = None) -> RunResult:
         limits = limits or self.limits

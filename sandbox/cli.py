@@ -16,13 +16,15 @@ app = typer.Typer(help="The code sandbox: build its image, check it works.", no_
 def build_image(
     tag: Annotated[str, typer.Option(help="Image tag the Docker back end uses.")] = "domainforge-sandbox:latest",
     offline: Annotated[bool, typer.Option(help="Skip the Dockerfile and build from a debootstrap root file system.")] = False,
+    force: Annotated[bool, typer.Option(help="Rebuild even when the image and root file system are up to date.")] = False,
 ) -> None:
-    """Build the sandbox image (python3 + pytest, user 1000): from sandbox/Dockerfile where a registry
-    is reachable, otherwise offline from a debootstrap root file system (also used by bubblewrap)."""
+    """Build the sandbox image (python3, pytest and Go; user 1000): from sandbox/Dockerfile where a registry
+    is reachable, otherwise offline from a debootstrap root file system (also used by bubblewrap).
+    Does nothing when both were built with today's package list."""
     from sandbox.image import build_image as build
 
     try:
-        how = build(tag, offline=offline)
+        how = build(tag, offline=offline, force=force)
     except SandboxError as exc:
         raise fail(str(exc)) from None
     console.print(f"built {tag} from {how}")

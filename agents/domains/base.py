@@ -112,6 +112,9 @@ class Domain(Protocol):
     """True when a critique cannot come from the template teacher (a rubric to grade)."""
     answer_tokens: int = 128
     """The most tokens a student may write for one held-out answer."""
+    revision: str = ""
+    """The version of its sources the domain read (a repository's commit). It is
+    part of a run's id, so a new one starts a new run."""
 
     # -- generation ------------------------------------------------------------
 
