@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.domains.base import Domain, Task, with_steering
 from evaluators import repo as check
+from evaluators.coding import code_of
 from evaluators.repo_index import CITATION, RepoIndex, Symbol
 from forge.errors import InputError
 from forge.records import Check, Example, stable_fraction
@@ -197,8 +198,7 @@ class RepoDomain(Domain):
         if s.language == "go":
             code = code.replace(f"func {test.short}(", f"func {test.short}Again(", 1)
             package = re.search(r"^package \w+", text, re.MULTILINE).group(0)
-            imports = [i for i in re.findall(r'^\s*"([\w./-]+)"', text.split("\nfunc ")[0], re.MULTILINE)
-                       if f"{i.rsplit('/', 1)[-1]}." in code]
+            imports = [i for i in self.index.analyses[test.path].imports if f"{i.rsplit('/', 1)[-1]}." in code]
             block = "import (\n" + "".join(f'\t"{i}"\n' for i in imports) + ")\n\n" if imports else ""
             return f"{package}\n\n{block}{code}\n"
         code = code.replace(f"def {test.short}(", f"def {test.short}_again(", 1)
@@ -274,9 +274,9 @@ class RepoDomain(Domain):
                           "unknown_symbol")]
         output = example.payload["output"]
         if example.category == "implement":
-            return self.verifier.verify_implementation(symbol, check.code_blocks(output)[0] if "```" in output else output)
+            return self.verifier.verify_implementation(symbol, code_of(output))
         if example.category == "write_test":
-            return self.verifier.verify_tests(symbol, check.code_blocks(output)[0] if "```" in output else output)
+            return self.verifier.verify_tests(symbol, code_of(output))
         checks = check.check_grounding(self.index, output, example.metadata.get("revision", self.revision))
         return checks + check.check_snippets(output, symbol.language)
 
