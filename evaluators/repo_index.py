@@ -16,7 +16,7 @@ import os
 import re
 import subprocess
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from forge.errors import InputError
@@ -312,20 +312,21 @@ class RepoIndex:
     files: dict[str, bytes]
     analyses: dict[str, FileAnalysis]
     reparsed: int = 0
+    # Derived once: the index does not change after it is built, and verify reads these per example.
 
-    @property
+    @cached_property
     def symbols(self) -> list[Symbol]:
         return [s for a in self.analyses.values() for s in a.symbols]
 
-    @property
+    @cached_property
     def calls(self) -> list[CallSite]:
         return [c for a in self.analyses.values() for c in a.calls]
 
-    @property
+    @cached_property
     def identifiers(self) -> set[str]:
         return {i for a in self.analyses.values() for i in a.identifiers}
 
-    @property
+    @cached_property
     def languages(self) -> set[str]:
         return {a.language for a in self.analyses.values()}
 
