@@ -167,8 +167,10 @@ def run(
 def evaluate(
     evals: Annotated[list[Path], typer.Option("--eval", help="An evaluation file (repeatable), in the domain's format: "
                                               "cypher {question, cypher, category?}; coding HumanEval or MBPP as "
-                                              "published; mtg {question, outcome and/or rules, category?}; a config "
-                                              "domain {instruction, output, category?}.", show_default=False)],
+                                              "published; mtg {question, outcome and/or rules, category?}; docs "
+                                              "{question, sections, answer?, category?}; chat a conversation in any "
+                                              "`chat import` format; a config domain {instruction, output, category?}.",
+                                              show_default=False)],
     domain: DomainOption = None,
     student: Annotated[Optional[str], typer.Option(help="Score a preset's base model, untrained (e.g. smollm2_135m).",
                                                    show_default=False)] = None,

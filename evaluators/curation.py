@@ -89,6 +89,14 @@ def row_text(row: dict[str, Any]) -> str:
     return "\n".join((row["instruction"], row.get("input", ""), row["output"]))
 
 
+def prompt_text(row: dict[str, Any]) -> str:
+    """What a row asks: its instruction, or every turn but the last answer (no system prompt)."""
+    if "messages" in row and "instruction" not in row:
+        turns = [m for m in row["messages"] if m["role"] != "system"]
+        return "\n".join(m["content"] for m in (turns[:-1] if turns and turns[-1]["role"] == "assistant" else turns))
+    return row.get("instruction", "")
+
+
 def _words(text: str) -> list[str]:
     """Lower-cased words; punctuation is dropped so a missing '?' changes nothing."""
     return re.findall(r"\w+", text.lower())
@@ -98,47 +106,59 @@ def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)} or {tuple(words)}
 
 
-def drop_duplicates(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, int]:
-    """Exact duplicates (normalised text), then near duplicates (MinHash LSH over word 3-grams)."""
+def duplicate_of(rows: list[dict[str, Any]]) -> list[tuple[str, int] | None]:
+    """For each row, None if it is the first of its kind, else ("exact" or "near",
+    index of the earlier row it repeats). Exact: the same normalised text; near:
+    word 3-gram Jaccard >= NEAR_DUPLICATE_JACCARD (MinHash LSH finds candidates)."""
     from datasketch import MinHash, MinHashLSH
 
-    seen: set[str] = set()
-    exact: list[dict[str, Any]] = []
-    for row in rows:
-        key = " ".join(_words(row_text(row)))
-        if key not in seen:
-            seen.add(key)
-            exact.append(row)
+    first: dict[str, int] = {}
+    found: list[tuple[str, int] | None] = []
     # LSH only proposes candidates, and near its threshold it misses pairs by
     # chance; so it looks wider and the exact Jaccard of the shingles decides.
     lsh = MinHashLSH(threshold=NEAR_DUPLICATE_JACCARD - 0.15, num_perm=128)
-    shingles: list[set[tuple[str, ...]]] = []
-    kept = []
-    for row in exact:
-        grams = _ngrams(_words(row_text(row)), 3)
+    shingles: dict[int, set[tuple[str, ...]]] = {}
+    for i, row in enumerate(rows):
+        words = _words(row_text(row))
+        key = " ".join(words)
+        if key in first:
+            found.append(("exact", first[key]))
+            continue
+        first[key] = i
+        grams = _ngrams(words, 3)
         signature = MinHash(num_perm=128, seed=1)
         for gram in grams:
             signature.update(" ".join(gram).encode())
-        if any(len(grams & shingles[j]) / len(grams | shingles[j]) >= NEAR_DUPLICATE_JACCARD
-               for j in lsh.query(signature)):
+        near = next((j for j in sorted(lsh.query(signature))
+                     if len(grams & shingles[j]) / len(grams | shingles[j]) >= NEAR_DUPLICATE_JACCARD), None)
+        if near is not None:
+            found.append(("near", near))
             continue
-        lsh.insert(len(shingles), signature)
-        shingles.append(grams)
-        kept.append(row)
-    return kept, len(rows) - len(exact), len(exact) - len(kept)
+        lsh.insert(i, signature)
+        shingles[i] = grams
+        found.append(None)
+    return found
+
+
+def drop_duplicates(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, int]:
+    """The rows without exact and near duplicates, and how many of each were dropped."""
+    found = duplicate_of(rows)
+    kept = [row for row, duplicate in zip(rows, found) if duplicate is None]
+    exact = sum(1 for d in found if d and d[0] == "exact")
+    return kept, exact, len(rows) - len(kept) - exact
 
 
 def decontaminate(rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """Drop a row whose prompt equals an evaluation prompt, or when most (CONTAMINATION_SHARE)
     of its word 8-grams occur in the evaluation items (prompt and reference answer)."""
-    eval_prompts = {" ".join(_words(r.get("instruction", ""))) for r in eval_rows}
+    eval_prompts = {" ".join(_words(prompt_text(r))) for r in eval_rows}
     eval_grams: set[tuple[str, ...]] = set()
     for r in eval_rows:
         eval_grams |= _ngrams(_words(row_text(r)), CONTAMINATION_NGRAM)
     kept = []
     for row in rows:
         grams = _ngrams(_words(row_text(row)), CONTAMINATION_NGRAM)
-        if " ".join(_words(row.get("instruction", ""))) in eval_prompts \
+        if " ".join(_words(prompt_text(row))) in eval_prompts \
                 or len(grams & eval_grams) >= CONTAMINATION_SHARE * len(grams):
             continue
         kept.append(row)

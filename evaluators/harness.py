@@ -47,8 +47,11 @@ def score_answers(items: list[Example], answers: list[str], judge: Callable[[Exa
     scores = []
     for item, answer in zip(items, answers, strict=True):
         check = judge(item, answer)
-        scores.append(ItemScore(item.id, item.category, item.payload.get("instruction", ""), item.payload.get("output", ""),
-                                answer, check.passed, check.detail, measure(item, answer) if measure else {}))
+        question, reference = item.payload.get("instruction", ""), item.payload.get("output", "")
+        if item.format == "messages":  # the last user turn, and the assistant turn the student writes
+            *_, question, reference = ["", ""] + [m["content"] for m in item.payload["messages"]]
+        scores.append(ItemScore(item.id, item.category, question, reference, answer, check.passed, check.detail,
+                                measure(item, answer) if measure else {}))
     return scores
 
 

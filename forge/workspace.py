@@ -5,6 +5,7 @@ place that knows where everything in it lives:
     teacher_cache.sqlite      LLM teacher replies, so a rerun costs nothing
     cycle_checkpoints.sqlite  the improvement cycle's LangGraph checkpoints
     exports/                  `export` output
+    imports/                  conversations brought in by `chat import`, cleaned, and their reports
     runs/<run id>/            one improvement cycle (see RunFolder)
 """
 
@@ -33,6 +34,10 @@ class Workspace:
     @property
     def exports(self) -> Path:
         return self.root / "exports"
+
+    @property
+    def imports(self) -> Path:
+        return self.root / "imports"
 
     @property
     def cycle_checkpoints_path(self) -> Path:

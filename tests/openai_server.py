@@ -1,9 +1,10 @@
 """A scripted OpenAI-compatible server on 127.0.0.1, standing in for a hosted
 teacher (the one boundary we fake). It answers Cypher generation prompts with
 a valid example built from the values the prompt shows, a config domain's
-generation prompts with one of the seed examples they show, docs prompts with
-an example that is wrong on purpose, agrees with every
-critique, grades a rubric with a score from the answer's hash (1-10), and, on
+generation prompts with one of the seed examples they show, docs and chat
+prompts with an example that is wrong on purpose (or, for chat, in turn
+right), agrees with every critique, grades a rubric with a score from the
+answer's hash (1-10; a chat rubric's "helpful" 1-5), and, on
 a fixed schedule, misbehaves:
 
     every `--rate-limit-every`-th call: 429 with Retry-After
@@ -51,8 +52,13 @@ def answer(messages: list[dict]) -> dict:
     system = messages[0]["content"]
     prompt = "\n".join(m["content"] for m in messages)
     digest = int(hashlib.sha256(prompt.encode()).hexdigest(), 16)
+    if "Score each criterion" in system:
+        return {"helpful": digest % 5 + 1, "correct": 5, "follows_system_prompt": 5, "consistent": 5,
+                "reason": f"scripted rubric {digest % 1000}"}
     if "review" in system:
         return {"verdict": "agree", "reason": "the query matches the question"}
+    if "training conversations for a chat assistant" in system:
+        return chat_answer(prompt, digest)
     if "grade answers against a rubric" in system:
         return {"score": digest % 10 + 1, "reason": f"scripted grade for answer {digest % 1000}"}
     if "documentation assistant" in system:
@@ -66,6 +72,27 @@ def answer(messages: list[dict]) -> dict:
     limit = digest % 40 + 1
     return {"question": f"Return up to {limit} {label} nodes whose {key} is '{value}'.",
             "cypher": f"MATCH (n:{label}) WHERE n.{key} = '{value}' RETURN n.{key} AS {key} LIMIT {limit}"}
+
+
+CHAT_ANSWER = ("Slicing with a step of -1 returns a reversed copy:\n\n```python\nprint([1, 2, 3][::-1])\n```\n\n"
+               "Output:\n\n```text\n[3, 2, 1]\n```")
+
+
+def chat_answer(prompt: str, digest: int) -> dict:
+    """A conversation that is right, or wrong in one of three ways, in turn by
+    the prompt's hash: two user turns in a row, an email left in, boilerplate."""
+    ask = {"role": "user", "content": "How do I reverse a list in Python?"}
+    kind = digest % 4
+    if kind == 1:
+        return {"messages": [ask, {"role": "user", "content": "Quickly please."}, {"role": "assistant", "content": CHAT_ANSWER}]}
+    if kind == 2:
+        return {"messages": [ask, {"role": "assistant", "content": CHAT_ANSWER + "\nMore help: help.desk@example.com"}]}
+    if kind == 3:
+        return {"messages": [ask, {"role": "assistant", "content": "As an AI language model, I would use slicing."}]}
+    if "outside the assistant's scope" in prompt:
+        return {"messages": [{"role": "user", "content": "Write me a poem."},
+                             {"role": "assistant", "content": "I'm sorry, but poems are outside what I can help with here."}]}
+    return {"messages": [ask, {"role": "assistant", "content": CHAT_ANSWER}]}
 
 
 def docs_answer(prompt: str, digest: int) -> dict:

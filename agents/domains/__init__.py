@@ -37,6 +37,11 @@ SANDBOX = Source("sandbox", "where code runs: docker (a warm container pool; the
                  choices=BACKENDS, default="docker", identity=False)
 
 
+TOKENIZER = Source("tokenizer", "the student a conversation must fit: a preset (its tokenizer, chat template and "
+                               "max_seq_len) or a model folder, FOLDER[:MAX_TOKENS] (default: smollm2_135m, 512 tokens)",
+                   kind="text", default="smollm2_135m")
+
+
 REPO = Source("repo", "a code repository, a git checkout or a plain folder. coding: Python functions with doctest "
                       "examples; repo: any Go or Python code (default: data/coding/demo_repo, our Python demo; "
                       "data/repo/inventory is our Go one)", default=str(DATA / "coding" / "demo_repo"))
@@ -107,6 +112,18 @@ def _docs(sources: dict[str, str]) -> Domain:
     return DocsDomain(corpus)
 
 
+def _chat(sources: dict[str, str]) -> Domain:
+    from agents.domains.chat import ChatDomain, ChatRubric, load_bank, load_conversations
+    from agents.teachers import grader
+    from evaluators.chat import open_budget
+
+    bank = load_bank(Path(sources["bank"]))
+    conversations = load_conversations(Path(sources["conversations"]))
+    budget = open_budget(sources["tokenizer"])
+    grade = grader(sources["grader"], ChatRubric) if sources.get("grader") else None
+    return ChatDomain(bank, conversations, budget, open_sandbox_for(sources), sources.get("system_prompt"), grade)
+
+
 def _config(sources: dict[str, str]) -> Domain:
     from agents.domains.config import load_config_domain
 
@@ -140,6 +157,20 @@ DOMAINS: dict[str, DomainEntry] = {
         (Source("docs", "a documentation folder or file: Markdown, reStructuredText, HTML or PDF (default: data/docs, "
                         "our example docs)", default=str(DATA / "docs")),),
         _docs),
+    "chat": DomainEntry(
+        "a helpful multi-turn assistant under your system prompt, from real and synthesised conversations",
+        (Source("conversations", "conversations to learn from, one {\"messages\": [...]} per line: what `loop.py chat "
+                                 "import` writes to WORKSPACE/imports/ (default: data/chat/conversations.jsonl, ours)",
+                default=str(DATA / "chat" / "conversations.jsonl")),
+         Source("bank", "the offline teacher's bank: topics with runnable answers, personas, out-of-scope requests and "
+                        "the system prompt (default: data/chat/bank.yaml, Python how-tos)",
+                default=str(DATA / "chat" / "bank.yaml")),
+         Source("system_prompt", "the assistant's system prompt (default: the bank's)", kind="text"),
+         TOKENIZER,
+         SANDBOX,
+         Source("grader", "an LLM that scores held-out answers against the reference with the rubric: "
+                          "openai:<model>@<base_url> or llamacpp:<path.gguf> (default: offline scoring)", kind="text")),
+        _chat, commands="evaluators.chat_cli:app"),
     "config": DomainEntry(
         "your own domain, defined in a YAML file (see the README: Define your own domain)",
         (Source("domain_config", "a YAML file that defines your own domain: categories, seed examples, templates, "

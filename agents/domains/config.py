@@ -247,25 +247,15 @@ def load_config_domain(path: Path, sandbox_backend: str) -> ConfigDomain:
 
 
 def grade_with(grader: str, rubric: str) -> Callable[[Example, str], tuple[float, str]]:
-    """A judge for scoring answers: one call to the grader per answer, through
-    the teacher machinery (retries, schema, a response cache)."""
-    import asyncio
+    """A judge for scoring answers: one call to the grader per answer."""
+    from agents.teachers import grader as open_grader
 
-    from agents.teachers import make_teacher, parse_teacher_spec
-    from agents.teachers.base import TeacherRequest
+    ask = open_grader(grader, Grade)
 
-    spec = parse_teacher_spec(grader)
-    cache = Path.home() / ".cache" / "domainforge"
-
-    async def ask(example: Example, answer: str) -> tuple[float, str]:
-        cache.mkdir(parents=True, exist_ok=True)
-        teacher = make_teacher(spec, None, cache_path=cache / "grader_cache.sqlite", concurrency=1)
-        try:
-            reply = await teacher.complete(TeacherRequest("grade", grading_messages(rubric, example, answer), Grade, 1))
-        finally:
-            await teacher.close()
+    def grade(example: Example, answer: str) -> tuple[float, str]:
+        reply = ask(grading_messages(rubric, example, answer))
         if reply.data is None:
             return 0.0, f"the grader gave no usable grade: {reply.problem}"
         return float(reply.data["score"]), reply.data["reason"]
 
-    return lambda example, answer: asyncio.run(ask(example, answer))
+    return grade

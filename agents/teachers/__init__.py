@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from forge.errors import InputError
 from forge.models import SHIPPED, gguf_path
@@ -19,7 +20,7 @@ from forge.models import SHIPPED, gguf_path
 from agents.teachers.base import Teacher, TeacherReply, TeacherRequest
 
 __all__ = ["Teacher", "TeacherReply", "TeacherRequest", "TeacherSpec", "TeacherPair", "parse_teacher_spec",
-           "make_teacher", "open_teachers"]
+           "make_teacher", "open_teachers", "grader"]
 
 SPEC_HELP = "use 'template', 'openai:<model>[@<base_url>]', 'llamacpp:<path.gguf>' or 'llamacpp:smollm2'"
 
@@ -110,3 +111,24 @@ def open_teachers(domain, teacher: str, critic: str, *, cache_path: Path, concur
         return TeacherPair(generator, generator)
     return TeacherPair(generator, make_teacher(critic_spec, domain, cache_path=cache_path, concurrency=concurrency,
                                                timeout_s=timeout_s))
+
+
+def grader(spec: str, output: type) -> Callable[[list[dict[str, str]]], TeacherReply]:
+    """One blocking call per grading (a held-out answer against its reference),
+    through the teacher machinery: retries, the output schema, a response cache."""
+    import asyncio
+
+    parsed = parse_teacher_spec(spec)
+    if parsed.kind == "template":
+        raise InputError(f"the grader {spec!r} must be an LLM: {SPEC_HELP.replace('template', 'not template')}")
+    cache = Path.home() / ".cache" / "domainforge"
+
+    async def ask(messages: list[dict[str, str]]) -> TeacherReply:
+        cache.mkdir(parents=True, exist_ok=True)
+        teacher = make_teacher(parsed, None, cache_path=cache / "grader_cache.sqlite", concurrency=1)
+        try:
+            return await teacher.complete(TeacherRequest("grade", messages, output, 1))
+        finally:
+            await teacher.close()
+
+    return lambda messages: asyncio.run(ask(messages))

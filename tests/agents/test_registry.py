@@ -9,7 +9,7 @@ from forge.errors import InputError
 
 def test_a_shared_source_is_one_declaration():
     sources = all_sources()
-    assert sources["sandbox"][1] == ["coding", "repo", "config"]
+    assert sources["sandbox"][1] == ["coding", "repo", "chat", "config"]
     assert sources["repo"][1] == ["coding", "repo"]
     assert all(s.option.startswith("--") and s.help for s, _ in sources.values())
 
@@ -18,7 +18,7 @@ def test_the_domain_is_named_implied_by_its_required_source_or_the_default():
     assert choose_domain("mtg", {}) == "mtg"
     assert choose_domain(None, {"domain_config": "x.yaml"}) == "config"
     assert choose_domain(None, {"graph": "g.cypher"}) == DEFAULT_DOMAIN
-    with pytest.raises(InputError, match="unknown domain 'astrology': choose one of cypher, coding, repo, mtg, docs, config"):
+    with pytest.raises(InputError, match="unknown domain 'astrology': choose one of cypher, coding, repo, mtg, docs, chat, config"):
         choose_domain("astrology", {})
 
 

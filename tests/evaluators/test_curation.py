@@ -75,3 +75,17 @@ def test_curate_mixes_grounding_and_reports_balance():
     assert set(report.by_category) == {"aggregation", "basic_match", "general_english"}
     with pytest.raises(InputError, match="grounding ratio"):
         curate(rows, [], grounding, grounding_ratio=1.0)
+
+
+def chat(*turns):
+    return {"format": "messages", "messages": [{"role": "system", "content": "You help with Python."}]
+            + [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)]}
+
+
+def test_conversations_are_decontaminated_by_what_they_ask_not_by_the_shared_system_prompt():
+    held_out = [chat("How do I reverse a list?", "Use slicing with a step of -1: items[::-1].")]
+    rows = [chat("How do I reverse a list?", "Call items.reverse() to reverse it in place."),
+            chat("How do I sort a list?", "Use sorted(items), which returns a new sorted list."),
+            chat("What is a tuple?", "An immutable sequence.", "How do I reverse a list?", "Use items[::-1].")]
+    kept, dropped = decontaminate(rows, held_out)
+    assert kept == rows[1:] and dropped == 1
