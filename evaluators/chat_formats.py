@@ -104,42 +104,38 @@ def _json_objects(path: Path, text: str) -> list[tuple[int, Any, str]]:
         i = end
 
 
-def read_sharegpt(path: Path) -> Read:
+@dataclass(frozen=True)
+class JsonLayout:
+    """Where a JSON format keeps a conversation's turns, and each turn's speaker and text."""
+
+    turns: str
+    speaker: str
+    text: str
+    speakers: dict[str, str]
+
+    @property
+    def expected(self) -> str:
+        return f'expected {{"{self.turns}": [{{"{self.speaker}": ..., "{self.text}": ...}}, ...]}}'
+
+
+SHAREGPT = JsonLayout("conversations", "from", "value", SPEAKERS)
+OPENAI = JsonLayout("messages", "role", "content", {"system": "system", "user": "user", "assistant": "assistant"})
+
+
+def read_json(path: Path, layout: JsonLayout) -> Read:
     read = Read()
     for line, row, error in _json_objects(path, _text(path)):
         where = f"{path}:{line}"
-        turns = row.get("conversations") if isinstance(row, dict) else None
+        turns = row.get(layout.turns) if isinstance(row, dict) else None
         if error or not isinstance(turns, list) or not turns:
-            read.bad.append(BadRecord(where, error or 'expected {"conversations": [{"from": ..., "value": ...}, ...]}'))
+            read.bad.append(BadRecord(where, error or layout.expected))
             continue
         messages, problem = [], ""
         for i, t in enumerate(turns):
-            message, problem = _turn(t.get("from"), t.get("value"), SPEAKERS) if isinstance(t, dict) else (None, "not an object")
+            message, problem = (_turn(t.get(layout.speaker), t.get(layout.text), layout.speakers)
+                                if isinstance(t, dict) else (None, "not an object"))
             if message is None:
-                problem = f"conversations[{i}]: {problem}"
-                break
-            messages.append(message)
-        if problem:
-            read.bad.append(BadRecord(where, problem))
-        else:
-            read.records.append(Record(where, messages, str(row.get("id", "")), str(row.get("category", ""))))
-    return read
-
-
-def read_openai(path: Path) -> Read:
-    read = Read()
-    roles = {"system": "system", "user": "user", "assistant": "assistant"}
-    for line, row, error in _json_objects(path, _text(path)):
-        where = f"{path}:{line}"
-        turns = row.get("messages") if isinstance(row, dict) else None
-        if error or not isinstance(turns, list) or not turns:
-            read.bad.append(BadRecord(where, error or 'expected {"messages": [{"role": ..., "content": ...}, ...]}'))
-            continue
-        messages, problem = [], ""
-        for i, t in enumerate(turns):
-            message, problem = _turn(t.get("role"), t.get("content"), roles) if isinstance(t, dict) else (None, "not an object")
-            if message is None:
-                problem = f"messages[{i}]: {problem}"
+                problem = f"{layout.turns}[{i}]: {problem}"
                 break
             messages.append(message)
         if problem:
@@ -222,4 +218,4 @@ def read_conversations(path: Path, format: str, columns: CsvColumns | None = Non
         raise InputError(f"{path} is not a file: pass a {format} file of conversations")
     if format == "csv":
         return read_csv(path, columns or CsvColumns())
-    return read_sharegpt(path) if format == "sharegpt" else read_openai(path)
+    return read_json(path, SHAREGPT if format == "sharegpt" else OPENAI)

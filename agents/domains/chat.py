@@ -132,6 +132,9 @@ class ChatRubric(BaseModel):
 
 
 CRITERIA = ("helpful", "correct", "follows_system_prompt", "consistent")
+RUBRIC_REPLY = ('Score each criterion from 1 (fails it) to 5 (meets it fully) and reply with one JSON object: '
+                '{"helpful": n, "correct": n, "follows_system_prompt": n, "consistent": n, "reason": "..."} '
+                'and nothing else.')
 
 
 def load_bank(path: Path) -> Bank:
@@ -333,10 +336,7 @@ class ChatDomain(Domain):
 
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
         shown = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in example.payload["messages"])
-        return [{"role": "system", "content": "You review conversations between a user and an assistant. Score each "
-                                              "criterion from 1 (fails it) to 5 (meets it fully) and reply with one "
-                                              'JSON object: {"helpful": n, "correct": n, "follows_system_prompt": n, '
-                                              '"consistent": n, "reason": "..."} and nothing else.'},
+        return [{"role": "system", "content": f"You review conversations between a user and an assistant. {RUBRIC_REPLY}"},
                 {"role": "user", "content": f"Category: {example.category} ({CATEGORIES.get(example.category, '')})\n\n"
                                             f"{shown}"}]
 
@@ -444,9 +444,7 @@ class ChatDomain(Domain):
         *before, reference = example.payload["messages"]
         shown = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in before)
         return [{"role": "system", "content": "You grade an assistant's last answer in a conversation against a "
-                                              "reference answer. Score each criterion from 1 to 5 and reply with one "
-                                              'JSON object: {"helpful": n, "correct": n, "follows_system_prompt": n, '
-                                              '"consistent": n, "reason": "..."} and nothing else.'},
+                                              f"reference answer. {RUBRIC_REPLY}"},
                 {"role": "user", "content": f"{shown}\n\nReference answer:\n{reference['content']}\n\n"
                                             f"Answer to grade:\n{answer}"}]
 
