@@ -13,11 +13,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from agents.cli import (Bars, CriticOption, DomainOption, SeedOption, TeacherOption, WorkspaceOption,
+from agents.cli import (Bars, CriticOption, DomainOption, EventsOption, SeedOption, TeacherOption, WorkspaceOption,
                         domain_choice, generate, probe_teachers, with_domain_sources)
 from agents.domains import DOMAINS, load_domain
-from forge.cli import audit, console, export, input_errors
+from forge.cli import audit, console, export, input_errors, serve, verdict
 from forge.errors import InputError
+from forge.jobs import EventLog
 from loop import SPLITS, CycleConfig, CycleEvent, ImprovementCycle, run_cycle
 from sandbox.cli import app as sandbox_app
 from trainer.cli import export_gguf
@@ -29,6 +30,8 @@ app = typer.Typer(
           "A typical session:\n"
           "run --workspace ws: the whole cycle, round after round;\n"
           "audit ws: rejected examples, with every reason and its evidence;\n"
+          "verdict ws ID --accept|--reject: your judgement, which overrides the verifier's;\n"
+          "serve ws: the same over HTTP, with live progress;\n"
           "export ws: the accepted data as JSONL or Parquet;\n"
           "export-gguf ws: the trained student, for llama.cpp.\n\n"
           f"Domains: {', '.join(DOMAINS)} (the last is your own, from a YAML file: --domain-config FILE). "
@@ -110,6 +113,7 @@ def run(
                                                         "student and every round, kept out of training, never fed back.",
                                                         show_default=False)] = None,
     estimate_memory: Annotated[bool, typer.Option("--estimate-memory", help="Print what the student preset needs to train, and exit.")] = False,
+    events: EventsOption = None,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
     """Run the full improvement cycle: generate, curate, train, evaluate, analyse failures, repeat.
@@ -151,7 +155,17 @@ def run(
                                  patience=patience, evals=tuple(str(p.resolve()) for p in evals or []))
             asyncio.run(probe_teachers(opened, generation.teacher, generation.critic, ws.cache_path, concurrency))
             ws.create()
-            state = run_cycle(ImprovementCycle(config, ws, opened, on_event=CyclePrinter()))
+            printer, log = CyclePrinter(), EventLog(events) if events else None
+
+            def on_event(event: CycleEvent) -> None:
+                printer(event)
+                if log and (event.kind not in ("slots", "steps", "answers") or log.due(event.data["done"], event.data["total"])):
+                    log.write(event.kind, event.round, event.data)
+            try:
+                state = run_cycle(ImprovementCycle(config, ws, opened, on_event=on_event))
+            finally:
+                if log:
+                    log.close()
         finally:
             opened.close()
     console.rule("[bold green]done")
@@ -252,6 +266,8 @@ def evaluate(
 
 app.command()(generate)
 app.command()(audit)
+app.command()(verdict)
+app.command()(serve)
 app.command()(export)
 app.command()(run)
 app.command("eval")(evaluate)

@@ -264,7 +264,12 @@ class ImprovementCycle:
         from forge.report import write_report
 
         files = self.run.files(self.workspace.store_path, state["student"])
-        path = write_report(self.run, self.config.settings(), state["baseline"], state["history"], files)
+        store = self.workspace.open_store()
+        try:
+            people = store.human_agreement()
+        finally:
+            store.close()
+        path = write_report(self.run, self.config.settings(), state["baseline"], state["history"], files, people)
         return {"report": str(path)}
 
     # -- edges ---------------------------------------------------------------

@@ -19,6 +19,7 @@ from rich.table import Table
 from agents.domains import DEFAULT_DOMAIN, DOMAINS, all_sources, choose_domain, load_domain, resolve_sources
 from agents.domains.base import Domain
 from forge.cli import console, input_errors
+from forge.jobs import EventLog
 
 DomainOption = Annotated[Optional[str], typer.Option(
     help=escape("; ".join(f"{name}: {entry.description}" for name, entry in DOMAINS.items())
@@ -31,6 +32,8 @@ TeacherOption = Annotated[str, typer.Option(
 CriticOption = Annotated[Optional[str], typer.Option(help="Who reviews them (same forms as --teacher); defaults to the teacher.")]
 WorkspaceOption = Annotated[Path, typer.Option(help="Directory for the store, the teacher cache, runs and exports.")]
 SeedOption = Annotated[int, typer.Option(help="Seed for template choices, splits and training; part of the run id.")]
+EventsOption = Annotated[Optional[Path], typer.Option(help="Also write progress here, one JSON object per line (what "
+                                                           "`serve` streams).", show_default=False)]
 
 
 def with_domain_sources(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,6 +127,7 @@ def generate(
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example before rejecting it.")] = 3,
     seed: SeedOption = 0,
     timeout: Annotated[float, typer.Option(help="Seconds before one teacher request times out (then it is retried).")] = 60.0,
+    events: EventsOption = None,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
     """Generate examples; each is critiqued, verified, repaired up to --max-attempts times, and stored.
@@ -153,12 +157,21 @@ def generate(
             asyncio.run(probe_teachers(opened, config.teacher, config.critic, ws.cache_path, concurrency, timeout))
             store = ws.create().open_store()
             bar, started = Bars(), time.perf_counter()
+            log = EventLog(events) if events else None
+
+            def on_slot(p) -> None:
+                bar.update(config.run_id, count, p.skipped + p.done, f"accepted {p.accepted}")
+                if log and log.due(p.skipped + p.done, count):
+                    log.write("slots", 0, {**store.summary(config.run_id), "run_id": config.run_id, "total": count,
+                                           "done": p.skipped + p.done})
             try:
-                progress = asyncio.run(generate_run(
-                    opened, store, config, cache_path=ws.cache_path, timeout_s=timeout,
-                    on_slot=lambda p: bar.update(config.run_id, count, p.skipped + p.done, f"accepted {p.accepted}")))
+                progress = asyncio.run(generate_run(opened, store, config, cache_path=ws.cache_path, timeout_s=timeout,
+                                                    on_slot=on_slot))
             finally:
                 bar.stop()
+            if log:
+                log.write("generated", 0, {**store.summary(config.run_id), "run_id": config.run_id})
+                log.close()
             print_generation_summary(store.summary(config.run_id), ws.root, config.run_id, progress.done,
                                      progress.skipped, time.perf_counter() - started)
             store.close()

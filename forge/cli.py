@@ -4,6 +4,7 @@ and the commands on the store: `audit` and `export`."""
 from __future__ import annotations
 
 import json
+import time
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -51,9 +52,11 @@ def audit(
         shown += 1
         if as_json:
             print(json.dumps({"run_id": item.run_id, "slot": item.slot, "example": item.example.to_dict(),
-                              "verdict": item.verdict.to_dict(), "lineage": item.lineage}, ensure_ascii=False))
+                              "verdict": item.verdict.to_dict(), "lineage": item.lineage, "human": item.human},
+                             ensure_ascii=False))
             continue
-        console.rule(escape(f"{item.run_id} slot {item.slot} · {item.example.category} · {', '.join(item.verdict.reasons)}"))
+        console.rule(escape(f"{item.example.id} · {item.run_id} slot {item.slot} · {item.example.category} · "
+                            f"{', '.join(item.verdict.reasons)}"))
         for role, text in item.example.turns():
             console.print(f"[bold]{role:<9}[/] {escape(text)}", highlight=False)
         for check in item.verdict.checks:
@@ -61,9 +64,45 @@ def audit(
                 console.print(f"  [red]✗ {check.name}[/] ({check.reason}): {escape(check.detail)}", highlight=False)
         console.print(escape(f"  attempts {item.lineage['attempts']}, teacher {item.lineage['teacher']}, "
                              f"critic {item.lineage['critic']}"), highlight=False)
+        if item.human:
+            said = "accepted" if item.human["accepted"] else "rejected"
+            console.print(escape(f"  a person {said} it: {item.human['who']}, "
+                                 f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(item.human['at']))}: "
+                                 f"{item.human['note'] or '(no note)'}"), highlight=False)
     if not as_json:
-        summary = store.summary()
+        summary, people = store.summary(), store.human_agreement()
         console.print(f"{shown} rejected shown; by reason: {summary['rejected_by_reason'] or 'none'}")
+        if people["judged"]:
+            console.print(f"people judged {people['judged']} examples and overturned the verifier on "
+                          f"{people['overturned']}: " + ", ".join(f"{reason} {c['overturned']}/{c['judged']}"
+                                                                  for reason, c in people["by_reason"].items()))
+
+
+def verdict(
+    workspace: Annotated[Path, typer.Argument(help="A workspace written by `generate` or `run`.")],
+    example_id: Annotated[str, typer.Argument(help="The example's id, as `audit` shows it.")],
+    accept: Annotated[bool, typer.Option("--accept/--reject", help="Accept the example, or reject it.",
+                                         show_default=False)],
+    note: Annotated[str, typer.Option(help="Why, for whoever reads the audit next.")] = "",
+    who: Annotated[str, typer.Option(help="Who judged (default: your user name).", show_default=False)] = "",
+) -> None:
+    """Judge an example yourself. Your verdict overrides the verifier's in
+    `export` and in the next round's curation, and `audit` and the report show it.
+
+    Example: python loop.py verdict ws 3f2a9c01d4e5b6a7 --reject --note "the answer misreads the question"
+    """
+    import getpass
+
+    from forge.workspace import Workspace
+
+    with input_errors():
+        store = Workspace.existing(workspace).open_store()
+        try:
+            store.judge(example_id, accept, note, who or getpass.getuser())
+        except KeyError:
+            raise InputError(f"no example {example_id!r} in {workspace}: take the id from `loop.py audit "
+                             f"{workspace}` or `audit --json`") from None
+    console.print(f"{'accepted' if accept else 'rejected'} {example_id}: export and the next round's curation follow it")
 
 
 class ExportFormat(str, Enum):
@@ -88,3 +127,44 @@ def export(
     examples = ws.open_store().accepted_examples(domain)
     n = export_jsonl(examples, path) if format is ExportFormat.jsonl else export_parquet(examples, path)
     console.print(f"wrote {n} accepted examples to {path}")
+
+
+def serve(
+    workspace: Annotated[Path, typer.Argument(help="The workspace to serve (made if it does not exist).")],
+    host: Annotated[str, typer.Option(help="Address to listen on. Keep 127.0.0.1 unless others must reach it: "
+                                           "the token is then all that guards the workspace.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8321,
+) -> None:
+    """Serve the workspace over HTTP: start and follow jobs, read examples with
+    their evidence, judge them, download exports and reports.
+
+    Every endpoint but /health needs the token, sent as `Authorization: Bearer
+    TOKEN`. It is made on the first start, printed once, and kept in
+    WORKSPACE/service_token (readable by you only). A job that was running
+    when the server stopped starts again, from its checkpoint, with the next server.
+
+    Example: python loop.py serve ws, then
+    curl -H "Authorization: Bearer $(cat ws/service_token)" http://127.0.0.1:8321/api/jobs
+    """
+    import socket
+
+    import uvicorn
+
+    from forge.service import create_app, load_token
+    from forge.workspace import Workspace
+
+    with input_errors():
+        ws = Workspace.check(workspace)
+        token, new = load_token(ws)
+    with socket.socket() as probe:  # the port now, so a taken one fails before anything starts
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror}. Choose another --port.") from None
+        port = probe.getsockname()[1]
+    console.print(f"serving {ws.root} at http://{host}:{port}/", highlight=False)
+    console.print(f"token: {token}  (kept in {ws.root / 'service_token'}; it is printed only this once)" if new else
+                  f"token: in {ws.root / 'service_token'}", highlight=False)
+    console.print(f"web view: http://{host}:{port}/login?token={token if new else '$(cat ' + str(ws.root / 'service_token') + ')'}",
+                  highlight=False, soft_wrap=True)
+    uvicorn.run(create_app(ws, token), host=host, port=port, log_level="warning")

@@ -66,7 +66,7 @@ def plot_scores(paths: tuple[Path, Path], baseline: dict[str, Any], history: lis
 
 
 def write_report(run: RunFolder, config: dict[str, Any], baseline: dict[str, Any], history: list[dict[str, Any]],
-                 files: dict[str, str]) -> Path:
+                 files: dict[str, str], people: dict[str, Any] | None = None) -> Path:
     plots = plot_scores(run.plots, baseline, history)
     lines = [f"# DomainForge run `{run.root.name}`", "",
              "| setting | value |", "|---|---|"]
@@ -109,6 +109,11 @@ def write_report(run: RunFolder, config: dict[str, Any], baseline: dict[str, Any
         weights = ", ".join(f"{c} {w:.2f}" for c, w in sorted(h["plan"]["weights"].items())) or "equal"
         focus = sum(len(v) for v in h["plan"]["focus"].values())
         lines.append(f"- round {h['round']}: weights {weights}; {focus} failed feedback items as focus topics")
+    if people and people["judged"]:
+        lines += ["", "## People and the verifier", "",
+                  f"People judged {people['judged']} examples and overturned the verifier on {people['overturned']}. "
+                  "Their verdicts decide what trains.", "", "| verifier's reason | judged | overturned |", "|---|---|---|"]
+        lines += [f"| {reason} | {c['judged']} | {c['overturned']} |" for reason, c in people["by_reason"].items()]
     lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     lines += ["", "## Files", ""] + [f"- {name}: `{path}`" for name, path in files.items()]
     run.report.write_text("\n".join(lines) + "\n")

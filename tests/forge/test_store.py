@@ -82,3 +82,34 @@ def test_exports_round_trip(tmp_path):
     assert loaded["category"] == ["a", "b"]
     assert to_dataset(examples)["output"] == ["MATCH (n) RETURN n"] * 2
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_persons_latest_verdict_overrides_the_verifier_in_what_is_read_for_training(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    store.start_run("r1", "cypher", {})
+    store.record("r1", 0, example("kept by the verifier"), ACCEPT, lineage(0))
+    store.record("r1", 1, example("rejected by the verifier"), REJECT, lineage(1))
+    store.record("r1", 2, example("left alone"), ACCEPT, lineage(2))
+    kept, rejected = example("kept by the verifier").id, example("rejected by the verifier").id
+    store.judge(rejected, True, "the query is right; the demo graph has no such rows", "ana")
+    store.judge(kept, True, "fine", "bo")
+    store.judge(kept, False, "on a second look, it answers another question", "bo")  # the latest word counts
+    assert [e.payload["instruction"] for e in store.accepted_examples()] == ["rejected by the verifier", "left alone"]
+    (item,) = store.produced(example_id=rejected)
+    assert item.human["accepted"] and item.human["who"] == "ana" and item.human["note"].startswith("the query")
+    assert item.verdict.reasons == ["no_rows"]  # the verifier's evidence stays as it was
+    assert store.human_agreement() == {"judged": 2, "overturned": 2, "by_reason": {
+        "(accepted)": {"judged": 1, "overturned": 1}, "no_rows": {"judged": 1, "overturned": 1}}}
+    with pytest.raises(KeyError):
+        store.judge("0000000000000000", True, "", "ana")
+
+
+def test_examples_are_filtered_by_category_text_round_and_paged(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    store.start_run("r1", "cypher", {})
+    for slot in range(6):
+        store.record("r1", slot, example(f"question {slot}", "count" if slot % 2 else "match"), ACCEPT, lineage(slot))
+    assert [i.slot for i in store.produced(category="count")] == [1, 3, 5]
+    assert [i.slot for i in store.produced(text="QUESTION 4")] == [4]
+    assert [i.slot for i in store.produced(limit=2, offset=2)] == [2, 3]
+    assert [i.slot for i in store.produced(round_=0, limit=1)] == [0] and list(store.produced(round_=1)) == []

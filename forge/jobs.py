@@ -1,0 +1,191 @@
+"""Background jobs for the service: a `generate` or `run` command, run as the
+CLI runs it, in its own process, writing its progress as JSON lines.
+
+The CLI is the one job runner: a job is `python loop.py generate|run ...
+--events FILE`, so it validates, resumes and reports exactly as on the
+command line. Jobs are rows in the workspace store; a job that was running
+when the server stopped is started again when it comes back, and resumes from
+its checkpoint (finished slots are kept, a cycle restarts at its last step).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from forge.workspace import Workspace
+
+LOOP = Path(__file__).resolve().parents[1] / "loop.py"
+JOBS = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    argv TEXT NOT NULL,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    created_at REAL NOT NULL,
+    ended_at REAL
+);
+"""
+
+
+class EventLog:
+    """Progress as JSON lines, one `{"kind", "round", "data", "at"}` each."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a", encoding="utf-8")
+        self.last_progress = 0.0
+
+    def due(self, done: int, total: int) -> bool:
+        """Whether a progress event is worth writing: at most every quarter second, and always the last."""
+        now = time.time()
+        if done < total and now - self.last_progress < 0.25:
+            return False
+        self.last_progress = now
+        return True
+
+    def write(self, kind: str, round_: int, data: dict[str, Any]) -> None:
+        line = {"kind": kind, "round": round_, "data": data, "at": round(time.time(), 3)}
+        self.file.write(json.dumps(line, default=str) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@dataclass
+class Job:
+    id: str
+    command: str
+    """generate or run"""
+    argv: list[str]
+    status: str
+    """running, succeeded, failed or cancelled"""
+    exit_code: int | None
+    created_at: float
+    ended_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class JobRunner:
+    """Starts, lists and cancels jobs in one workspace."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.folder = workspace.root / "jobs"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        workspace.create().open_store().close()  # the store and its tables
+        with self._db() as db:
+            db.executescript(JOBS)
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.lock = threading.Lock()
+        self.closing = False
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own for each use: requests and job watchers run in different threads."""
+        db = sqlite3.connect(self.workspace.store_path, isolation_level=None, timeout=10)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def events_path(self, job_id: str) -> Path:
+        return self.folder / f"{job_id}.events.jsonl"
+
+    def start(self, command: str, options: list[str]) -> Job:
+        job_id = uuid.uuid4().hex[:12]
+        argv = [command, *options, "--workspace", str(self.workspace.root)]
+        with self._db() as db:
+            db.execute("INSERT INTO jobs VALUES (?, ?, ?, 'running', NULL, ?, NULL)",
+                       (job_id, command, json.dumps(argv), time.time()))
+        self._launch(job_id, argv)
+        return self.job(job_id)
+
+    def _launch(self, job_id: str, argv: list[str]) -> None:
+        log = (self.folder / f"{job_id}.log").open("a")
+        # Its own session, so cancelling it stops the whole process group (sandbox pools included).
+        process = subprocess.Popen([sys.executable, str(LOOP), *argv, "--events", str(self.events_path(job_id))],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   env={**os.environ, "COLUMNS": "120"})
+        log.close()
+        with self.lock:
+            self.processes[job_id] = process
+        threading.Thread(target=self._wait, args=(job_id, process), daemon=True).start()
+
+    def _wait(self, job_id: str, process: subprocess.Popen) -> None:
+        code = process.wait()
+        if self.closing:
+            return  # stopped with the server: still `running`, so the next server resumes it
+        with self.lock:
+            cancelled = self.processes.pop(job_id, None) is None
+        status = "cancelled" if cancelled else "succeeded" if code == 0 else "failed"
+        with self._db() as db:
+            db.execute("UPDATE jobs SET status = ?, exit_code = ?, ended_at = ? WHERE id = ? AND status = 'running'",
+                       (status, code, time.time(), job_id))
+
+    def resume_unfinished(self) -> list[str]:
+        """Start again every job the store says is running but no process of ours runs (a server restart)."""
+        resumed = []
+        with self._db() as db:
+            unfinished = db.execute("SELECT id, argv FROM jobs WHERE status = 'running'").fetchall()
+        for job_id, argv in unfinished:
+            if job_id not in self.processes:
+                self._launch(job_id, json.loads(argv))
+                resumed.append(job_id)
+        return resumed
+
+    def cancel(self, job_id: str) -> Job | None:
+        with self.lock:
+            process = self.processes.pop(job_id, None)
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            with self._db() as db:
+                db.execute("UPDATE jobs SET status = 'cancelled', ended_at = ? WHERE id = ? AND status = 'running'",
+                           (time.time(), job_id))
+        return self.job(job_id)
+
+    def job(self, job_id: str) -> Job | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def jobs(self) -> list[Job]:
+        with self._db() as db:
+            return [_job(row) for row in db.execute("SELECT * FROM jobs ORDER BY created_at DESC")]
+
+    def close(self) -> None:
+        """Stop the running jobs with the server. They stay `running` in the
+        store, and the next server starts them again from their checkpoints."""
+        self.closing = True
+        with self.lock:
+            processes = list(self.processes.values())
+        for process in processes:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for process in processes:
+            process.wait()
+
+
+def _job(row: tuple) -> Job:
+    job_id, command, argv, status, exit_code, created_at, ended_at = row
+    return Job(job_id, command, json.loads(argv), status, exit_code, created_at, ended_at)
