@@ -24,7 +24,8 @@ def teacher():
     server.process.wait(timeout=10)
 
 
-def test_a_job_is_followed_judged_and_exported(tmp_path, teacher):
+def test_a_job_is_followed_judged_and_exported(tmp_path, teacher, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-sentinel-never-stored")
     ws = tmp_path / "ws"
     server = Server(ws)
     try:
@@ -69,8 +70,12 @@ def test_a_job_is_followed_judged_and_exported(tmp_path, teacher):
         assert server.client.get("/api/runs/..%2F..%2Fetc/report").status_code in (404, 422)
         assert server.client.get("/api/export", params={"format": "csv"}).status_code == 422
         assert teacher.base_url.split("//")[1].split(":")[0] == "127.0.0.1"
+        responses = [server.client.get(path).text for path in
+                     ("/api/jobs", f"/api/jobs/{job.json()['id']}/log", "/api/examples?limit=500", "/api/runs")]
+        assert not any("sk-sentinel" in text for text in responses)
     finally:
         server.stop()
+    assert not [p for p in ws.rglob("*") if p.is_file() and b"sk-sentinel" in p.read_bytes()]
     audit = subprocess.run([sys.executable, str(REPO / "loop.py"), "audit", str(ws)], capture_output=True, text=True,
                            env={**__import__("os").environ, "COLUMNS": "300"})
     assert "a person accepted it: ana" in audit.stdout and "overturned the verifier on 2" in audit.stdout
@@ -91,6 +96,14 @@ def test_a_running_job_resumes_when_the_server_comes_back(tmp_path):
         events = server.events(job["id"])
         assert events[-1][1]["status"] == "succeeded"
         assert [e for k, e in events if k == "generated"][-1]["data"]["accepted"] == 30
+
+        cancelled = server.client.post("/api/jobs", json={"command": "generate", "options": {
+            "domain": "cypher", "teacher": f"openai:scripted@{slow.base_url}", "count": 300, "concurrency": 1,
+            "seed": 1}}).json()
+        time.sleep(2)
+        assert server.client.delete(f"/api/jobs/{cancelled['id']}").json()["status"] == "cancelled"
+        assert server.events(cancelled["id"])[-1] == ("end", server.client.get(f"/api/jobs/{cancelled['id']}").json())
+        assert server.client.get(f"/api/jobs/{cancelled['id']}").json()["status"] == "cancelled"
         server.stop()
     finally:
         slow.process.terminate()
