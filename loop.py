@@ -126,8 +126,7 @@ class ImprovementCycle:
         self.emit("slots", config.round, run_id=config.run_id, total=config.count, done=0, accepted=0)
         progress = asyncio.run(generate_run(
             self.domain, store, config, cache_path=self.workspace.cache_path,
-            on_slot=lambda p: self.emit("slots", config.round, run_id=config.run_id, total=config.count,
-                                        done=p.skipped + p.done, accepted=p.accepted)))
+            on_slot=lambda p: self.emit("slots", config.round, run_id=config.run_id, **p.to_dict())))
         return {"run_id": config.run_id, **store.summary(config.run_id), "skipped": progress.skipped}
 
     # -- nodes ---------------------------------------------------------------

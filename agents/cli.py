@@ -162,8 +162,7 @@ def generate(
             def on_slot(p) -> None:
                 bar.update(config.run_id, count, p.skipped + p.done, f"accepted {p.accepted}")
                 if log and log.due(p.skipped + p.done, count):
-                    log.write("slots", 0, {**store.summary(config.run_id), "run_id": config.run_id, "total": count,
-                                           "done": p.skipped + p.done})
+                    log.write("slots", 0, {"run_id": config.run_id, **p.to_dict()})
             try:
                 progress = asyncio.run(generate_run(opened, store, config, cache_path=ws.cache_path, timeout_s=timeout,
                                                     on_slot=on_slot))

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from agents.domains.base import Domain, Task
 from agents.example_graph import build_example_graph
@@ -81,10 +82,22 @@ def category_schedule(categories: tuple[str, ...], weights: dict[str, float], co
 
 @dataclass
 class RunProgress:
+    """What this invocation did so far (slots finished earlier are `skipped`)."""
+
     total: int
     skipped: int
     done: int = 0
     accepted: int = 0
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    teacher_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a progress event shows it: slots done of the total, and what they cost."""
+        return {"total": self.total, "done": self.skipped + self.done, "accepted": self.accepted,
+                "rejected": self.done - self.accepted, "rejected_by_reason": dict(self.rejected_by_reason.most_common()),
+                "teacher_calls": self.teacher_calls, "tokens_in": self.tokens_in, "tokens_out": self.tokens_out}
 
 
 async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, store: Store, config: GenerationConfig,
@@ -117,6 +130,10 @@ async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, stor
             store.record(run_id, slot, state["example"], state["verdict"], lineage)
             progress.done += 1
             progress.accepted += state["verdict"].accepted
+            progress.rejected_by_reason.update(state["verdict"].reasons)
+            progress.teacher_calls += len(lineage.calls)
+            progress.tokens_in += lineage.tokens_in
+            progress.tokens_out += lineage.tokens_out
             if on_slot:
                 on_slot(progress)
 
