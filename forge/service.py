@@ -3,9 +3,9 @@ the CLI runs them), their progress as Server-Sent Events, the examples with
 their evidence, people's verdicts, exports and run reports.
 
 Every endpoint but /health needs the workspace's token, as `Authorization:
-Bearer TOKEN` (or `?token=` where a browser cannot set a header). The token
-is made on the first start and kept in WORKSPACE/service_token, readable by
-its owner only.
+Bearer TOKEN`, as `?token=`, or as the cookie that opening /login?token=...
+once in a browser sets. The token is made on the first start and kept in
+WORKSPACE/service_token, readable by its owner only.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _row(item, full: bool = False) -> dict[str, Any]:
     row = {"id": item.example.id, "run_id": item.run_id, "slot": item.slot, "round": item.lineage.get("round"),
            "domain": item.example.domain, "category": item.example.category,
            "accepted": item.verdict.accepted, "reasons": item.verdict.reasons, "human": item.human,
-           "preview": turns[0][1][:200] if turns else ""}
+           "preview": next((text for who, text in turns if who != "system"), "")[:200]}
     if full:
         row |= {"example": item.example.to_dict(), "checks": [vars(c) for c in item.verdict.checks],
                 "lineage": item.lineage}
