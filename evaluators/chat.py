@@ -38,6 +38,7 @@ NON_ANSWER = re.compile(r"^\W*(?:sorry\W*)?(?:i (?:do not|don't) know|i'm not su
                         r"i have no idea|not sure)\b", re.I)
 MIN_ANSWER_WORDS = 5
 BLOCK = re.compile(r"```([\w+-]*)[^\n]*\n(.*?)```", re.S)
+PYTHON_LANGS = ("python", "py", "python3")
 OUTPUT_LANGS = ("", "output", "text", "console", "stdout", "plaintext")
 
 
@@ -178,6 +179,10 @@ def check_substance(messages: list[dict[str, str]]) -> Check:
     return Check("answers", True, f"the last answer has {count} words")
 
 
+def python_blocks(text: str) -> list[str]:
+    return [code for lang, code in BLOCK.findall(text) if lang.lower() in PYTHON_LANGS]
+
+
 def output_claims(text: str) -> list[tuple[str, str]]:
     """(python code, the output the text claims it prints): a ```python block
     followed, after at most a short line ("Output:"), by an output block."""
@@ -185,7 +190,7 @@ def output_claims(text: str) -> list[tuple[str, str]]:
     claims = []
     for code, shown in zip(blocks, blocks[1:]):
         between = text[code.end():shown.start()].strip()
-        if code.group(1).lower() in ("python", "py", "python3") and shown.group(1).lower() in OUTPUT_LANGS \
+        if code.group(1).lower() in PYTHON_LANGS and shown.group(1).lower() in OUTPUT_LANGS \
                 and len(between) <= 80 and "\n" not in between:
             claims.append((code.group(2), shown.group(2)))
     return claims
@@ -232,7 +237,7 @@ def check_same_result(sandbox, answer: str, reference: str) -> Check | None:
     if not claims:
         return None
     expected = claims[-1][1]
-    codes = [code for lang, code in BLOCK.findall(answer) if lang.lower() in ("python", "py", "python3")]
+    codes = python_blocks(answer)
     if not codes:
         return Check("same_result", False, "the reference answers with code and its output; this answer shows no "
                                            "Python code", "no_code")

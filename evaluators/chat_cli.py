@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from enum import Enum
@@ -68,6 +67,7 @@ def import_conversations(
     from evaluators.chat_formats import CsvColumns, read_conversations
     from evaluators.chat_import import check_options, clean
     from evaluators.pii import scrub
+    from forge.export import replace_atomically
     from forge.records import Lineage, Verdict, content_hash
     from forge.workspace import Workspace
 
@@ -105,9 +105,7 @@ def import_conversations(
                                                  # a reason may quote the record (a speaker's name)
                                                  "unreadable_records": [{"where": b.where, "reason": scrub(b.reason).text}
                                                                         for b in read.bad]}, indent=2) + "\n")):
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
+        replace_atomically(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
 
     table = Table(title=f"import {file}", show_header=False, title_justify="left")
     table.add_row("records", str(report.records))

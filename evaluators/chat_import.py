@@ -57,6 +57,17 @@ class ImportReport:
                 "rejected": dict(self.rejected), "accepted": self.accepted}
 
 
+def scrub_turns(messages: list[dict[str, str]], region: str = "US") -> tuple[list[dict[str, str]], Counter]:
+    """The turns with personal data replaced, and how many of each kind were."""
+    found: Counter = Counter()
+    scrubbed = []
+    for m in messages:
+        result = scrub(m["content"], region)
+        found += result.found
+        scrubbed.append({"role": m["role"], "content": result.text})
+    return scrubbed, found
+
+
 def repair_turns(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], Counter, tuple[str, str] | None]:
     """The turns made learnable: empty turns dropped, a speaker's consecutive
     turns merged (support logs split messages), opening assistant turns (a
@@ -119,12 +130,7 @@ def clean(read: Read, *, source_format: str, budget: TokenBudget, language: str 
     cleaned: list[Cleaned] = []
     for done, record in enumerate(read.records, start=1):
         on_progress(done, len(read.records))
-        found: Counter = Counter()
-        messages = []
-        for m in record.messages:
-            scrubbed = scrub(m["content"], region)
-            found += scrubbed.found
-            messages.append({"role": m["role"], "content": scrubbed.text})
+        messages, found = scrub_turns(record.messages, region)
         report.pii_replaced += found
         report.conversations_with_pii += bool(found)
         checks = [Check("pii_scrubbed", True, ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(found.items()))

@@ -26,7 +26,8 @@ def to_dataset(examples: Iterable[Example]):
     return datasets.Dataset.from_list([example_row(e) for e in examples])
 
 
-def _replace_atomically(path: Path, write) -> None:
+def replace_atomically(path: Path, write) -> None:
+    """Write through a `.partial` file, then rename it over `path`: a crash leaves the old file or the new."""
     tmp = path.with_name(path.name + ".partial")
     write(tmp)
     os.replace(tmp, path)
@@ -40,11 +41,11 @@ def export_jsonl(examples: Iterable[Example], path: Path) -> int:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    _replace_atomically(path, write)
+    replace_atomically(path, write)
     return len(rows)
 
 
 def export_parquet(examples: Iterable[Example], path: Path) -> int:
     dataset = to_dataset(examples)
-    _replace_atomically(path, lambda tmp: dataset.to_parquet(str(tmp)))
+    replace_atomically(path, lambda tmp: dataset.to_parquet(str(tmp)))
     return len(dataset)

@@ -153,10 +153,7 @@ class JobRunner:
         with self.lock:
             process = self.processes.pop(job_id, None)
         if process is not None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            _terminate(process)
             with self._db() as db:
                 db.execute("UPDATE jobs SET status = 'cancelled', ended_at = ? WHERE id = ? AND status = 'running'",
                            (time.time(), job_id))
@@ -178,12 +175,17 @@ class JobRunner:
         with self.lock:
             processes = list(self.processes.values())
         for process in processes:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            _terminate(process)
         for process in processes:
             process.wait()
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    """SIGTERM to the job's whole process group (it started its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
 
 
 def _job(row: tuple) -> Job:

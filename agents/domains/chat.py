@@ -29,8 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.domains.base import Domain, Task, with_steering
 from evaluators import chat as check
 from evaluators.chat_formats import read_conversations
-from evaluators.chat_import import repair_turns
-from evaluators.pii import scrub
+from evaluators.chat_import import repair_turns, scrub_turns
 from forge.errors import InputError
 from forge.records import Check, Example, stable_fraction
 from forge.yaml_file import YamlDocument
@@ -156,8 +155,7 @@ def load_conversations(path: Path) -> list[list[dict[str, str]]]:
     for bad in read.bad:
         logging.getLogger("domainforge").warning("skipped %s: %s", bad.where, bad.reason)
     for record in read.records:
-        messages, _, problem = repair_turns([{"role": m["role"], "content": scrub(m["content"]).text}
-                                             for m in record.messages])
+        messages, _, problem = repair_turns(scrub_turns(record.messages)[0])
         if problem:
             logging.getLogger("domainforge").warning("skipped %s: %s", record.where, problem[1])
         else:
@@ -281,9 +279,8 @@ class ChatDomain(Domain):
         helpful = 5 if all(len(words(a)) >= 6 for a in answers) else 2
         if helpful < 5:
             found.append("an answer has fewer than six words")
-        blocks = [code for a in answers for lang, code in check.BLOCK.findall(a) if lang.lower() in ("python", "py")]
         correct = 5
-        for code in blocks:
+        for code in (code for a in answers for code in check.python_blocks(a)):
             try:
                 ast.parse(code)
             except SyntaxError as exc:
@@ -393,8 +390,7 @@ class ChatDomain(Domain):
                              + "\n  ".join(f"{b.where}: {b.reason}" for b in read.bad[:20]))
         items = []
         for record in read.records:
-            messages, _, problem = repair_turns([{"role": m["role"], "content": scrub(m["content"]).text}
-                                                 for m in record.messages])
+            messages, _, problem = repair_turns(scrub_turns(record.messages)[0])
             if problem:
                 raise InputError(f"{record.where}: {problem[1]}: an evaluation conversation needs a user turn and the "
                                  "assistant's answer to it")
