@@ -97,7 +97,7 @@ def prompt_text(row: dict[str, Any]) -> str:
     return row.get("instruction", "")
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
     """Lower-cased words; punctuation is dropped so a missing '?' changes nothing."""
     return re.findall(r"\w+", text.lower())
 
@@ -119,13 +119,13 @@ def duplicate_of(rows: list[dict[str, Any]]) -> list[tuple[str, int] | None]:
     lsh = MinHashLSH(threshold=NEAR_DUPLICATE_JACCARD - 0.15, num_perm=128)
     shingles: dict[int, set[tuple[str, ...]]] = {}
     for i, row in enumerate(rows):
-        words = _words(row_text(row))
-        key = " ".join(words)
+        said = words(row_text(row))
+        key = " ".join(said)
         if key in first:
             found.append(("exact", first[key]))
             continue
         first[key] = i
-        grams = _ngrams(words, 3)
+        grams = _ngrams(said, 3)
         signature = MinHash(num_perm=128, seed=1)
         for gram in grams:
             signature.update(" ".join(gram).encode())
@@ -151,14 +151,14 @@ def drop_duplicates(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], i
 def decontaminate(rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """Drop a row whose prompt equals an evaluation prompt, or when most (CONTAMINATION_SHARE)
     of its word 8-grams occur in the evaluation items (prompt and reference answer)."""
-    eval_prompts = {" ".join(_words(prompt_text(r))) for r in eval_rows}
+    eval_prompts = {" ".join(words(prompt_text(r))) for r in eval_rows}
     eval_grams: set[tuple[str, ...]] = set()
     for r in eval_rows:
-        eval_grams |= _ngrams(_words(row_text(r)), CONTAMINATION_NGRAM)
+        eval_grams |= _ngrams(words(row_text(r)), CONTAMINATION_NGRAM)
     kept = []
     for row in rows:
-        grams = _ngrams(_words(row_text(row)), CONTAMINATION_NGRAM)
-        if " ".join(_words(prompt_text(row))) in eval_prompts \
+        grams = _ngrams(words(row_text(row)), CONTAMINATION_NGRAM)
+        if " ".join(words(prompt_text(row))) in eval_prompts \
                 or len(grams & eval_grams) >= CONTAMINATION_SHARE * len(grams):
             continue
         kept.append(row)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import json
 import random
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +29,7 @@ from agents.domains.base import Domain, Task, with_steering
 from evaluators import chat as check
 from evaluators.chat_formats import read_conversations
 from evaluators.chat_import import repair_turns, scrub_turns
+from evaluators.curation import words
 from forge.errors import InputError
 from forge.records import Check, Example, stable_fraction
 from forge.yaml_file import YamlDocument
@@ -161,10 +161,6 @@ def load_conversations(path: Path) -> list[list[dict[str, str]]]:
         else:
             kept.append(messages)
     return kept
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
 
 
 def overlap(answer: str, reference: str) -> float:
