@@ -57,7 +57,8 @@ class Toolchain:
             run = f"cd repo && go test -count=1 -run {shlex.quote(f'^({names})$')} ./{package}"
         else:
             ids = " ".join(shlex.quote(f"{path}::{name.replace('.', '::')}") for path, name in sorted(set(tests)))
-            run = f"cd repo && python3 -m pytest -q -p no:cacheprovider {ids}"
+            # addopts: a repository's own pytest options may need plugins the sandbox lacks (--cov)
+            run = f"cd repo && python3 -m pytest -q -p no:cacheprovider -o addopts= {ids}"
         return ["sh", "-c", run]
 
     def repo_compile_command(self, package: str, path: str) -> list[str]:

@@ -12,11 +12,13 @@
   least one mutant of the function (flipped comparison, off-by-one, missing
   guard, swapped arithmetic, emptied string).
 
-The repository travels to the sandbox whole, as `repo/`, so its packages
-build as they do at home. Every outcome is a recorded check, kept in a cache
-keyed by the code checked and the content of the files it depends on (its
-package and the tests that call it): on a newer commit only what changed
-runs again.
+The repository travels to the sandbox whole, as `repo/` (one snapshot, sent
+once per sandbox, with each task's changed files laid over it), so its
+packages build and its tests find their data as they do at home. Every
+outcome is a recorded check, kept in a cache keyed by the code checked and
+the content of the files it depends on (its package, the tests that call it,
+and the repository's data and configuration): on a newer commit only what
+changed runs again.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from evaluators.coding import TOOLCHAINS, code_blocks
-from evaluators.repo_index import CACHE, CITATION, RepoIndex, Symbol, parser, syntax_errors
+from evaluators.repo_index import CACHE, CITATION, RepoIndex, Symbol, is_test_class, parser, syntax_errors
 from forge.records import Check
 
 BACKTICKED = re.compile(r"`([^`\n]+)`")
@@ -118,11 +120,9 @@ def definition_in(code: str, symbol: Symbol) -> str | None:
 
 
 def replaced(index: RepoIndex, symbol: Symbol, span: tuple[int, int], text: str) -> dict[str, bytes]:
-    """The repository's files (as `repo/...`) with one byte span of the symbol's file replaced."""
-    files = {f"repo/{p}": data for p, data in index.project_files(symbol.language).items()}
+    """The symbol's file (as `repo/...`, to lay over the snapshot) with one byte span replaced."""
     source = index.files[symbol.path]
-    files[f"repo/{symbol.path}"] = source[:span[0]] + text.encode() + source[span[1]:]
-    return files
+    return {f"repo/{symbol.path}": source[:span[0]] + text.encode() + source[span[1]:]}
 
 
 def with_definition(index: RepoIndex, symbol: Symbol, definition: str) -> dict[str, bytes]:
@@ -221,7 +221,7 @@ class RepoVerifier:
         """What a check's outcome depends on: the code, and the files of the symbol's package and its tests."""
         folders = {symbol.package} | {t.package for t in self.index.tests_for(symbol)}
         files = {p: a.digest for p, a in self.index.analyses.items() if str(Path(p).parent.as_posix()) in folders}
-        blob = json.dumps([str(self.index.root), kind, symbol.name, code, sorted(files.items())])
+        blob = json.dumps([str(self.index.root), kind, symbol.name, code, sorted(files.items()), self.index.support_digest])
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _cached(self, kind: str, symbol: Symbol, code: str, compute) -> list[Check]:
@@ -238,9 +238,12 @@ class RepoVerifier:
     def verify_tests(self, symbol: Symbol, code: str) -> list[Check]:
         return self._cached("tests", symbol, code, self._verify_tests)
 
+    def _run(self, files: dict[str, bytes], command: list[str]):
+        """A command in the repository's snapshot with these files changed."""
+        return self.sandbox.run(files, command, base=self.index.snapshot)
+
     def _run_tests(self, symbol: Symbol, files: dict[str, bytes], tests: list[tuple[str, str]]):
-        toolchain = TOOLCHAINS[symbol.language]
-        return self.sandbox.run(files, toolchain.repo_test_command(symbol.package, tests))
+        return self._run(files, TOOLCHAINS[symbol.language].repo_test_command(symbol.package, tests))
 
     def own_tests(self, symbol: Symbol) -> list[tuple[str, str]]:
         return [(t.path, t.name) for t in self.index.tests_for(symbol)]
@@ -269,7 +272,7 @@ class RepoVerifier:
         if definition is None:
             return [Check("defines_function", False, f"the code defines no function {symbol.short!r}", "missing_function")]
         files = with_definition(self.index, symbol, definition)
-        compiled = self.sandbox.run(files, toolchain.repo_compile_command(symbol.package, symbol.path))
+        compiled = self._run(files, toolchain.repo_compile_command(symbol.package, symbol.path))
         if not compiled.ok:
             return [Check("compiles", False, f"in place in {symbol.path}: {compiled.describe()}", "does_not_compile")]
         checks = [Check("code_parses", True, "tree-sitter parses it"), Check("compiles", True, compiled.describe()[:300])]
@@ -294,8 +297,7 @@ class RepoVerifier:
             return [Check("has_tests", False, f"the answer defines no test function ({want})", "no_tests")]
         path = self._test_path(symbol)
         tests = [(path, name) for name in names]
-        files = {f"repo/{p}": d for p, d in self.index.project_files(language).items()}
-        files[f"repo/{path}"] = code.encode()
+        files = {f"repo/{path}": code.encode()}
         result = self._run_tests(symbol, files, tests)
         if not result.ok:
             return [Check("tests_pass_on_code", False, f"{result.describe()}", "tests_fail")]
@@ -318,7 +320,7 @@ class RepoVerifier:
         loop = "; ".join(f"cp mutant_{i} {target}; if ! ( {command} ) >/dev/null 2>&1; then echo KILLED {i}; exit 0; fi"
                          for i in range(len(candidates))) + "; exit 1"
         files = {**files, **{f"mutant_{i}": m.source for i, m in enumerate(candidates)}}
-        result = self.sandbox.run(files, ["sh", "-c", loop])
+        result = self._run(files, ["sh", "-c", loop])
         killed = [int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("KILLED")]
         if result.exit_code == 0 and killed:
             m = candidates[killed[0]]
@@ -336,16 +338,20 @@ class RepoVerifier:
 
 
 def test_names(code: str, language: str) -> list[str]:
-    """Test functions an answer defines (Go `TestXxx(t *testing.T)`, Python `test_xxx` and `TestX.test_y`)."""
+    """Tests an answer defines: Go `TestXxx(t *testing.T)`; Python `test_xxx` functions
+    and the `test_y` methods of test classes (`TestX`, or any unittest TestCase) as `Class.test_y`."""
     if language == "go":
         return re.findall(r"^func (Test\w*)\(\w+ \*testing\.T\)", code, re.MULTILINE)
-    names, owner = [], ""
-    for line in code.splitlines():
-        if m := re.match(r"class (Test\w*)", line):
-            owner = m.group(1)
-        elif m := re.match(r"def (test\w*)\(", line):
-            names.append(m.group(1))
-            owner = ""
-        elif owner and (m := re.match(r"\s+def (test\w*)\(", line)):
-            names.append(f"{owner}.{m.group(1)}")
+    root = parser("python").parse(code.encode()).root_node
+    names = []
+    for node in root.named_children:
+        node = node.child_by_field_name("definition") if node.type == "decorated_definition" else node
+        name = node.child_by_field_name("name").text.decode() if node.child_by_field_name("name") is not None else ""
+        if node.type == "function_definition" and name.startswith("test"):
+            names.append(name)
+        elif node.type == "class_definition" and is_test_class(node, in_test_file=True):
+            for member in node.child_by_field_name("body").named_children:
+                member = member.child_by_field_name("definition") if member.type == "decorated_definition" else member
+                if member.type == "function_definition" and member.child_by_field_name("name").text.decode().startswith("test"):
+                    names.append(f"{name}.{member.child_by_field_name('name').text.decode()}")
     return names

@@ -6,6 +6,9 @@ Go and Python, detected per file by extension. A git checkout is read at its
 commit (`git ls-files`); any other folder as it is. Each file's analysis is
 cached by its content hash, so a second run on a newer commit parses only the
 files that changed.
+
+Sandbox tasks get the whole repository as git lists it (test data, fixtures,
+configuration, vendored modules), as one snapshot sent once per sandbox.
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ from functools import cache, cached_property
 from pathlib import Path
 
 from forge.errors import InputError
+from sandbox.files import Snapshot
 
 LANGUAGES = {".go": "go", ".py": "python"}
 SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "vendor", "__pycache__", "testdata", "build", "dist"}
+"""Folders whose code is not the repository's own (analysis skips them; the sandbox still gets them)."""
+UNTRACKED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox",
+                  ".ruff_cache", ".nox"}
+"""Tool folders a plain (non-git) folder's snapshot leaves out, as a .gitignore would."""
 CACHE = Path(os.environ.get("DOMAINFORGE_CACHE", Path.home() / ".cache" / "domainforge")) / "repo-index"
+ANALYSIS_VERSION = 2  # part of the cache's name: a new analyser never reads an older one's results
 IDENTIFIER_NODES = {"identifier", "type_identifier", "field_identifier", "package_identifier"}
 
 
@@ -172,7 +181,7 @@ def analyse_go(path: str, source: bytes, digest: str) -> FileAnalysis:
     root = parser("go").parse(source).root_node
     lines = source.decode(errors="replace").splitlines()
     package = str(Path(path).parent.as_posix())
-    is_test_file = path.endswith("_test.go")
+    is_test_file = is_test_path(path)
     out = FileAnalysis("go", digest)
     for node in root.children:
         if node.type == "import_declaration":
@@ -232,12 +241,11 @@ def _python_doc(body) -> str:
 def analyse_python(path: str, source: bytes, digest: str) -> FileAnalysis:
     root = parser("python").parse(source).root_node
     lines = source.decode(errors="replace").splitlines()
-    name_of_file = Path(path).name
-    is_test_file = name_of_file.startswith("test_") or name_of_file.endswith("_test.py")
+    is_test_file = is_test_path(path)
     package = str(Path(path).parent.as_posix())
     out = FileAnalysis("python", digest)
 
-    def visit(node, owner: str) -> None:
+    def visit(node, owner: str, test_class: bool) -> None:
         for child in node.named_children:
             target = child.child_by_field_name("definition") if child.type == "decorated_definition" else child
             if target is None:
@@ -256,7 +264,7 @@ def analyse_python(path: str, source: bytes, digest: str) -> FileAnalysis:
                     target.end_point[0] + 1, signature, _python_doc(body), package, (body.start_byte, body.end_byte),
                     (target.start_byte, target.end_byte), lines[row][:len(lines[row]) - len(lines[row].lstrip())],
                     tuple(sorted({c for c, _ in calls})),
-                    (is_test_file or owner.startswith("Test")) and name.startswith("test")))
+                    (is_test_file and not owner or test_class) and name.startswith("test")))
                 out.calls += [CallSite(full, callee, path, line, lines[line - 1].strip()) for callee, line in calls]
             elif target.type == "class_definition":
                 name = _text(target.child_by_field_name("name"))
@@ -265,11 +273,28 @@ def analyse_python(path: str, source: bytes, digest: str) -> FileAnalysis:
                     name, "class", "python", path, child.start_point[0] + 1, target.end_point[0] + 1,
                     lines[target.start_point[0]].strip().rstrip(":"), _python_doc(body), package,
                     span=(child.start_byte, target.end_byte)))
-                visit(body, name)
+                visit(body, name, is_test_class(target, is_test_file))
 
-    visit(root, "")
+    visit(root, "", False)
     out.identifiers = sorted(_identifiers(root))
     return out
+
+
+def is_test_path(path: str) -> bool:
+    """A file of tests: Go's `_test.go`; Python's `test_*.py`, `*_test.py` and `conftest.py`."""
+    name = Path(path).name
+    return name.endswith("_test.go") or name.endswith("_test.py") or (name.startswith("test_") and name.endswith(".py")) \
+        or name == "conftest.py"
+
+
+def is_test_class(node, in_test_file: bool) -> bool:
+    """A class whose `test*` methods are tests: a unittest TestCase (any name),
+    or a pytest class (`Test*`) in a test file."""
+    bases = [_text(b) for b in (node.child_by_field_name("superclasses").named_children
+                                if node.child_by_field_name("superclasses") is not None else [])]
+    if any(re.search(r"(TestCase|Tests?)$", base) for base in bases):
+        return True
+    return in_test_file and _text(node.child_by_field_name("name")).startswith("Test")
 
 
 ANALYSERS = {"go": analyse_go, "python": analyse_python}
@@ -283,25 +308,23 @@ def git(root: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def source_files(root: Path) -> list[str]:
-    """Go and Python files, repository-relative: a checkout's tracked and
+def repository_files(root: Path) -> list[str]:
+    """Every file of the repository, relative to it: a checkout's tracked and
     untracked-but-not-ignored files, else every file outside tool folders."""
-    listed = git(root, "ls-files", "--cached", "--others", "--exclude-standard") if in_git(root) else None
+    listed = git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z") if in_git(root) else None
     if listed is not None:
-        names = listed.splitlines()
+        names = [name for name in listed.split("\0") if name]
     else:
-        names = [str(p.relative_to(root).as_posix()) for p in root.rglob("*") if p.is_file()]
-    keep = []
-    for name in names:
-        parts = Path(name).parts
-        if Path(name).suffix in LANGUAGES and not any(p in SKIPPED_DIRS or p.startswith(".") for p in parts[:-1]) \
-                and (root / name).is_file():
-            keep.append(name)
-    return sorted(keep)
+        names = [p.relative_to(root).as_posix() for p in root.rglob("*")
+                 if not any(part in UNTRACKED_DIRS for part in p.relative_to(root).parts[:-1])]
+    # A link is copied as the file it points to, when that lies inside the repository.
+    return sorted(name for name in names if (root / name).is_file() and (root / name).resolve().is_relative_to(root))
 
 
-# Files a task needs beside the sources to build and test them.
-PROJECT_FILES = ("go.mod", "go.sum", "pyproject.toml", "setup.cfg", "pytest.ini", "conftest.py", "tox.ini")
+def source_files(names: list[str]) -> list[str]:
+    """The Go and Python files among them that are the repository's own code."""
+    return [name for name in names if Path(name).suffix in LANGUAGES
+            and not any(p in SKIPPED_DIRS or p.startswith(".") for p in Path(name).parts[:-1])]
 
 
 @dataclass
@@ -311,6 +334,8 @@ class RepoIndex:
     """The git commit (with `+dirty` for uncommitted changes), or `files:<hash>` for a plain folder."""
     files: dict[str, bytes]
     analyses: dict[str, FileAnalysis]
+    everything: list[str] = field(default_factory=list)
+    """Every file of the repository (repository_files), sources included."""
     reparsed: int = 0
     # Derived once: the index does not change after it is built, and verify reads these per example.
 
@@ -353,13 +378,26 @@ class RepoIndex:
         shown = git(self.root, "show", f"{revision.removesuffix('+dirty')}:./{path}")
         return shown.splitlines() if shown is not None else None
 
-    def project_files(self, language: str) -> dict[str, bytes]:
-        """Everything a sandbox task needs to build and test this language's code."""
-        files = {p: data for p, data in self.files.items() if self.analyses[p].language == language}
-        for name in PROJECT_FILES:
-            if (self.root / name).is_file():
-                files[name] = (self.root / name).read_bytes()
-        return files
+    @cached_property
+    def snapshot(self) -> Snapshot:
+        """The whole repository as `repo/...`: what every sandbox task starts from."""
+        files, executable = {}, set()
+        for name in self.everything:
+            path = self.root / name
+            files[f"repo/{name}"] = self.files[name] if name in self.files else path.read_bytes()
+            if path.stat().st_mode & 0o111:
+                executable.add(f"repo/{name}")
+        return Snapshot.of(files, frozenset(executable))
+
+    @cached_property
+    def support_digest(self) -> str:
+        """A digest of every file that is not analysed code (data, fixtures, configuration):
+        a sandbox outcome depends on them too."""
+        digest = hashlib.sha256()
+        for name in self.everything:
+            if name not in self.files:
+                digest.update(name.encode() + b"\0" + hashlib.sha1((self.root / name).read_bytes()).digest())
+        return digest.hexdigest()[:16]
 
 
 def in_git(root: Path) -> bool:
@@ -380,13 +418,14 @@ def index_repository(root: Path, cache_dir: Path = CACHE) -> RepoIndex:
     if not root.is_dir():
         raise InputError(f"--repo {root} is not a directory. Point it at a Go or Python repository (a git checkout "
                          "or a plain folder).")
-    cache_file = cache_dir / (hashlib.sha256(str(root).encode()).hexdigest()[:16] + ".json")
+    cache_file = cache_dir / f"{hashlib.sha256(str(root).encode()).hexdigest()[:16]}-v{ANALYSIS_VERSION}.json"
     try:
         cached = {p: FileAnalysis.from_json(row) for p, row in json.loads(cache_file.read_text()).items()}
     except (OSError, ValueError, KeyError, TypeError):
         cached = {}
     files, analyses, reparsed = {}, {}, 0
-    for path in source_files(root):
+    everything = repository_files(root)
+    for path in source_files(everything):
         data = (root / path).read_bytes()
         digest = hashlib.sha1(data).hexdigest()
         files[path] = data
@@ -402,7 +441,8 @@ def index_repository(root: Path, cache_dir: Path = CACHE) -> RepoIndex:
         partial = cache_file.with_suffix(".partial")
         partial.write_text(json.dumps({p: a.to_json() for p, a in analyses.items()}))
         partial.replace(cache_file)  # never a half-written cache
-    return RepoIndex(root, _revision(root, {p: a.digest for p, a in analyses.items()}), files, analyses, reparsed)
+    return RepoIndex(root, _revision(root, {p: a.digest for p, a in analyses.items()}), files, analyses, everything,
+                     reparsed)
 
 
 CITATION = re.compile(r"`?([\w./-]+\.(?:go|py)):(\d+)(?:-(\d+))?`?")

@@ -1,13 +1,15 @@
-"""Isolated execution. One interface, `run(files, command, limits) -> RunResult`,
-two back ends: a warm Docker container pool, and bubblewrap for hosts without Docker."""
+"""Isolated execution. One interface, `run(files, command, limits, base) -> RunResult`
+(`base`: a Snapshot of shared files the task's own are laid over), two back
+ends: a warm Docker container pool, and bubblewrap for hosts without Docker."""
 
 from __future__ import annotations
 
 import os
 
+from sandbox.files import Snapshot, TaskTooLarge
 from sandbox.limits import Limits, RunResult, SandboxError
 
-__all__ = ["Limits", "RunResult", "SandboxError", "open_sandbox", "BACKENDS"]
+__all__ = ["Limits", "RunResult", "SandboxError", "Snapshot", "TaskTooLarge", "open_sandbox", "BACKENDS"]
 
 BACKENDS = ("docker", "bwrap")
 

@@ -4,10 +4,15 @@ A `docker run` costs about a second (several with the vfs storage driver); an
 exec in a warm container tens of milliseconds. So containers start once, idle
 on `sleep infinity` under Docker's init (which reaps what tasks leave behind,
 so their pids come back), and each task is one `docker exec` that unpacks its
-files into a fresh directory, runs, caps its output, and kills every process it
-left behind. A task that kills that exec's own shell skips the last step, so
-the pool then kills from a fresh exec. A container is replaced after any
-failure and after `max_tasks` tasks.
+files, streamed on its stdin, into a fresh directory, runs, caps its output,
+and kills every process it left behind. A task that kills that exec's own
+shell skips the last step, so the pool then kills from a fresh exec. A
+container is replaced after any failure and after `max_tasks` tasks.
+
+A snapshot (sandbox/files.py: a whole repository) is sent to each container
+once, into a tmpfs of its own that only root writes (tasks, uid 1000, can
+read it, not change it), and copied under every task that names it; the
+task's own files are laid over the copy.
 
 Every container: no network, read-only root with a size-limited tmpfs work
 dir, memory (no swap), pids and CPU quota, a non-root user, all capabilities
@@ -18,27 +23,32 @@ by anything inside the container.
 from __future__ import annotations
 
 import base64
-import io
 import queue
 import shlex
-import tarfile
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.limits import MAX_PAYLOAD_BYTES, TOOLCHAIN_ENV, Limits, RunResult, SandboxError
+from sandbox.files import Files, Snapshot, check_fits, tar_bytes
+from sandbox.limits import TOOLCHAIN_ENV, Limits, RunResult, SandboxError
 
 DEFAULT_IMAGE = "domainforge-sandbox:latest"
 USER = "1000:1000"
 WORK = "/work"
+SNAPSHOTS = "/snapshots"
+SNAPSHOTS_KEPT = 2  # per container; the oldest goes when a third arrives
 
-# $1: task dir, $2: base64 gzipped tar of its files (a whole repository fits), $3: output cap; the rest is the command.
+# $1: task dir, $2: output cap, $3: a snapshot to copy first (or ""); the rest
+# is the command. The task's files arrive as a tar on stdin.
 TASK_SCRIPT = r"""
-dir=$1; payload=$2; cap=$3; shift 3
+dir=$1; cap=$2; base=$3; shift 3
 mkdir "$dir" && cd "$dir" || exit 125
-printf %s "$payload" | base64 -d | tar -xz || exit 125
+if [ -n "$base" ]; then cp -R "$base"/. . || exit 125; fi
+tar -x --no-same-owner || exit 125
 "$@" > .stdout 2> .stderr < /dev/null
 rc=$?
 kill -9 -1 2>/dev/null
@@ -47,20 +57,25 @@ head -c "$cap" .stderr >&2
 cd / && rm -rf "$dir"
 exit $rc
 """
+# Run as root (no capabilities), the owner of SNAPSHOTS.
+SNAPSHOT_SCRIPT = r"""
+set -e
+dir=$1; shift
+rm -rf "$dir.partial" "$@"
+mkdir "$dir.partial"
+tar -x --no-same-owner -C "$dir.partial"
+chmod -R a+rX,go-w "$dir.partial"
+mv "$dir.partial" "$dir"
+"""
 
 
-def pack(files: dict[str, str | bytes]) -> str:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-        for name, content in files.items():
-            data = content.encode() if isinstance(content, str) else content
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    if len(encoded) > MAX_PAYLOAD_BYTES:
-        raise SandboxError(f"task files are {len(encoded)} bytes encoded; the limit is {MAX_PAYLOAD_BYTES}")
-    return encoded
+@dataclass
+class Slot:
+    """One pooled container: how many tasks it ran, and the snapshots it holds (oldest first)."""
+
+    container: object
+    used: int = 0
+    snapshots: list[str] = field(default_factory=list)
 
 
 class DockerPool:
@@ -85,7 +100,7 @@ class DockerPool:
         self.lock = threading.Lock()
         with ThreadPoolExecutor(max_workers=size) as starter:
             for container in starter.map(lambda _: self._start(), range(size)):
-                self.idle.put([container, 0])
+                self.idle.put(Slot(container))
 
     def _start(self):
         cpus = self.limits.cpus
@@ -94,7 +109,8 @@ class DockerPool:
             # tmpfs pages count against the memory limit: at half of it, a flood of
             # output fills the disk (ENOSPC) before it can exhaust memory. exec: Go runs the test
             # binaries it builds there.
-            tmpfs={WORK: f"rw,exec,size={self.limits.memory_mb // 2}m,mode=1777,uid=1000,gid=1000"},
+            tmpfs={WORK: f"rw,exec,size={self.limits.memory_mb // 2}m,mode=1777,uid=1000,gid=1000",
+                   SNAPSHOTS: f"rw,noexec,size={self.limits.memory_mb // 4}m,mode=755"},
             mem_limit=f"{self.limits.memory_mb}m", memswap_limit=f"{self.limits.memory_mb}m",
             # The idle process is root (with no capabilities) so that a task's `kill -9 -1`,
             # which reaches every process of its own user, cannot stop the container.
@@ -123,22 +139,62 @@ class DockerPool:
         # The shell's builtin: the minimal image has no kill binary.
         self.client.api.exec_start(self.client.api.exec_create(container.id, ["sh", "-c", "kill -9 -1"], user=USER)["Id"])
 
-    def run(self, files: dict[str, str | bytes], command: list[str], limits: Limits | None = None) -> RunResult:
+    def _exec(self, exec_id: str, stdin: bytes) -> tuple[bytes, bytes]:
+        """Start an exec, send it stdin and close it, and collect its stdout and stderr."""
+        from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
+
+        stream = self.client.api.exec_start(exec_id, socket=True)
+        raw = getattr(stream, "_sock", stream)
+        try:
+            try:
+                raw.sendall(stdin)
+                raw.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # it exited before reading everything: its output says why
+            frames = (demux_adaptor(*frame) for frame in frames_iter(stream, tty=False))
+            stdout, stderr = consume_socket_output(frames, demux=True)
+        finally:
+            stream.close()
+        return stdout or b"", stderr or b""
+
+    def _install(self, slot: Slot, snapshot: Snapshot) -> str:
+        """The snapshot's folder in the slot's container, sent there on first use."""
+        where = f"{SNAPSHOTS}/{snapshot.id}"
+        if snapshot.id in slot.snapshots:
+            return where
+        evicted = slot.snapshots[:-SNAPSHOTS_KEPT + 1] if len(slot.snapshots) >= SNAPSHOTS_KEPT else []
+        exec_id = self.client.api.exec_create(
+            slot.container.id, ["sh", "-c", SNAPSHOT_SCRIPT, "snapshot", where,
+                                *(f"{SNAPSHOTS}/{old}" for old in evicted)], user="0:0", stdin=True)["Id"]
+        _, stderr = self._exec(exec_id, snapshot.tar())
+        if self.client.api.exec_inspect(exec_id)["ExitCode"] != 0:
+            raise SandboxError(f"could not copy a {snapshot.size / 2**20:.1f} MiB snapshot into container "
+                               f"{slot.container.short_id}: {stderr.decode(errors='replace')[-500:]}")
+        slot.snapshots = [s for s in slot.snapshots if s not in evicted] + [snapshot.id]
+        return where
+
+    def run(self, files: Files, command: list[str], limits: Limits | None = None,
+            base: Snapshot | None = None) -> RunResult:
+        """Run the command over the files (laid over the snapshot `base`, if any).
+        TaskTooLarge when they do not fit the work dir."""
         limits = limits or self.limits
-        payload = pack(files)
+        check_fits(files, base, self.limits)
+        payload = tar_bytes(files)
         with self.lock:
             self.task_counter += 1
             task_dir = f"{WORK}/task-{self.task_counter}"
-        entry = self.idle.get()
-        container, used = entry
+        slot: Slot = self.idle.get()
         started = time.perf_counter()
         failed = False
         try:
+            base_dir = self._install(slot, base) if base is not None else ""
+            container = slot.container
             before = self._oom_kills(container)
             exec_id = self.client.api.exec_create(
-                container.id, ["sh", "-c", TASK_SCRIPT, "task", task_dir, payload, str(limits.output_bytes + 1), *command],
-                user=USER, environment={"HOME": task_dir, "TMPDIR": task_dir})["Id"]
-            future = self.runner.submit(self.client.api.exec_start, exec_id, demux=True)
+                container.id, ["sh", "-c", TASK_SCRIPT, "task", task_dir, str(limits.output_bytes + 1), base_dir,
+                               *command],
+                user=USER, stdin=True, environment={"HOME": task_dir, "TMPDIR": task_dir})["Id"]
+            future = self.runner.submit(self._exec, exec_id, payload)
             timed_out = False
             try:
                 stdout, stderr = future.result(timeout=limits.timeout_s)
@@ -153,28 +209,30 @@ class DockerPool:
             after = self._oom_kills(container)
             oom = exit_code == 137 and not timed_out and (before is None or after is None or after > before)
             failed = failed or oom or exit_code == 125
-            stdout, stderr = stdout or b"", stderr or b""
             truncated = len(stdout) > limits.output_bytes or len(stderr) > limits.output_bytes
             return RunResult(exit_code=-9 if timed_out else exit_code,
                              stdout=stdout[:limits.output_bytes].decode(errors="replace"),
                              stderr=stderr[:limits.output_bytes].decode(errors="replace"),
                              duration_s=duration, timed_out=timed_out, killed_for_memory=oom, truncated=truncated)
+        except SandboxError:
+            failed = True
+            raise
         except Exception as exc:
             failed = True
-            raise SandboxError(f"docker exec failed in container {container.short_id}: {exc}") from exc
+            raise SandboxError(f"docker exec failed in container {slot.container.short_id}: {exc}") from exc
         finally:
-            used += 1
-            if (failed or used >= self.max_tasks) and not self.closed:
-                container, used = self._replace(container), 0
-            self.idle.put([container, used])
+            slot.used += 1
+            if (failed or slot.used >= self.max_tasks) and not self.closed:
+                slot = Slot(self._replace(slot.container))
+            self.idle.put(slot)
 
     def close(self) -> None:
         self.closed = True
         self.runner.shutdown(wait=False)
         while not self.idle.empty():
-            container, _ = self.idle.get()
+            slot = self.idle.get()
             try:
-                container.remove(force=True)
+                slot.container.remove(force=True)
             except Exception:
                 pass
 
@@ -185,15 +243,16 @@ class DockerPool:
         self.close()
 
 
-def run_once(image: str, files: dict[str, str | bytes], command: list[str], limits: Limits = Limits()) -> RunResult:
-    """One `docker run` per task, with the same limits: the baseline the pool is measured against."""
+def run_once(image: str, files: Files, command: list[str], limits: Limits = Limits()) -> RunResult:
+    """One `docker run` per task, with the same limits: the baseline the pool is
+    measured against (small tasks: the files travel in its arguments)."""
     import docker
 
     client = docker.from_env()
     started = time.perf_counter()
-    script = "cd /work && printf %s \"$0\" | base64 -d | tar -xz && exec " + " ".join(shlex.quote(c) for c in command)
+    script = "cd /work && printf %s \"$0\" | base64 -d | tar -x && exec " + " ".join(shlex.quote(c) for c in command)
     container = client.containers.run(
-        image, ["sh", "-c", script, pack(files)], detach=True, network_mode="none", read_only=True,
+        image, ["sh", "-c", script, base64.b64encode(tar_bytes(files)).decode()], detach=True, network_mode="none", read_only=True,
         tmpfs={WORK: "rw,size=64m,mode=1777,uid=1000,gid=1000"}, mem_limit=f"{limits.memory_mb}m",
         pids_limit=limits.pids, nano_cpus=int(limits.cpus * 1e9), user=USER, cap_drop=["ALL"],
         security_opt=["no-new-privileges"], working_dir=WORK, environment={"HOME": WORK})

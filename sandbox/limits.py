@@ -46,5 +46,3 @@ class SandboxError(RuntimeError):
 # Every task's toolchains: no bytecode files, and Go offline (no module proxy)
 # and without cgo (the image has no C compiler).
 TOOLCHAIN_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "CGO_ENABLED": "0", "GOPROXY": "off"}
-
-MAX_PAYLOAD_BYTES = 96 * 1024  # task files travel inside one exec's arguments (kernel limit 128 KiB)

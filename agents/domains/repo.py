@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.domains.base import Domain, Task, with_steering
 from evaluators import repo as check
 from evaluators.coding import code_of
-from evaluators.repo_index import CITATION, RepoIndex, Symbol
+from evaluators.repo_index import CITATION, RepoIndex, Symbol, is_test_path
+from evaluators.repo_tests import standalone_test
 from forge.errors import InputError
 from forge.records import Check, Example, stable_fraction
 
@@ -76,7 +77,7 @@ class RepoDomain(Domain):
         self.index, self.sandbox = index, sandbox
         self.verifier = check.RepoVerifier(index, sandbox)
         self.revision = index.revision
-        code = [s for s in index.symbols if not s.is_test]
+        code = [s for s in index.symbols if not s.is_test and not is_test_path(s.path)]  # tests are not what users ask about
         self.by_name = {s.name: s for s in code}
         functions = [s for s in code if s.is_callable]
         holding = len(functions) >= MIN_FUNCTIONS_TO_HOLD_OUT
@@ -135,7 +136,7 @@ class RepoDomain(Domain):
             return {"instruction": ask.format(n=s.name), "output": "\n".join(lines), "symbol": s.name}
         if category == "write_test":
             ask = rng.choice(["Write a test for `{n}` ({path}).", "Add a unit test that checks `{n}`.",
-                              "Write a table-driven test for `{n}`." if lang == "go" else "Write pytest tests for `{n}`."])
+                              "Write a table-driven test for `{n}`." if lang == "go" else "Write tests for `{n}`."])
             return {"instruction": ask.format(n=s.name, path=s.path), "output": fence(self._test_for(s), lang),
                     "symbol": s.name}
         if category == "error_handling":
@@ -191,18 +192,8 @@ class RepoDomain(Domain):
             line.removeprefix(s.indent) for line in source.splitlines())
 
     def _test_for(self, s: Symbol) -> str:
-        """The repository's own test of the function under a new name, as a file of its own."""
-        test = self.index.tests_for(s)[0]
-        text = self.index.text(test.path)
-        code = self.index.files[test.path][test.span[0]:test.span[1]].decode(errors="replace")
-        if s.language == "go":
-            code = code.replace(f"func {test.short}(", f"func {test.short}Again(", 1)
-            package = re.search(r"^package \w+", text, re.MULTILINE).group(0)
-            imports = [i for i in self.index.analyses[test.path].imports if f"{i.rsplit('/', 1)[-1]}." in code]
-            block = "import (\n" + "".join(f'\t"{i}"\n' for i in imports) + ")\n\n" if imports else ""
-            return f"{package}\n\n{block}{code}\n"
-        code = code.replace(f"def {test.short}(", f"def {test.short}_again(", 1)
-        return "\n".join(self.index.analyses[test.path].imports) + "\n\n\n" + code + "\n"
+        """The repository's own test of the function, as a file of its own in the repository's style."""
+        return standalone_test(self.index, self.index.tests_for(s)[0])
 
     def _error_lines(self, s: Symbol) -> list[tuple[int, str]]:
         lines = self.index.text(s.path).splitlines()[s.start - 1:s.end]

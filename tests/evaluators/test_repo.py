@@ -19,7 +19,8 @@ from tests.sandbox_backends import open_or_skip
 
 GO_DEMO = REPO / "data" / "repo" / "inventory"
 PY_DEMO = REPO / "data" / "coding" / "demo_repo"
-UUID = REPO.parent / "shared" / "data" / "repos" / "uuid"
+REAL_REPOS = REPO.parent / "shared" / "data" / "repos"
+UUID = REAL_REPOS / "uuid"
 LIMITS = Limits(timeout_s=120, memory_mb=1024, pids=256)
 
 
@@ -208,5 +209,123 @@ def test_google_uuid_is_analysed_and_checked_in_the_sandbox(tmp_path):
         failed = [c.reason for c in domain.verify(example(domain, "implement", "Parse", f"```go\n{wrong}\n```"))
                   if not c.passed]
         assert failed == ["repo_tests_fail"]
+    finally:
+        domain.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mux", "more-itertools"])
+def test_every_category_accepts_on_a_real_repository(tmp_path, name):
+    """gorilla/mux (Go, large test files, go.mod asking for a newer Go than the
+    sandbox's) and more-itertools (Python, unittest, large test modules)."""
+    from agents.domains.repo import RepoDomain
+
+    if not (REAL_REPOS / name).is_dir():
+        pytest.skip(f"{name} lies in ../shared/data/repos only where it was provided")
+    repo = tmp_path / name
+    shutil.copytree(REAL_REPOS / name, repo)
+    domain = RepoDomain(index_repository(repo, tmp_path / "cache"), open_or_skip("docker", LIMITS))
+    domain.verifier.cache = type(domain.verifier.cache)(tmp_path / "checks.sqlite")
+    try:
+        accepted = set()
+        for category in domain.categories:
+            for slot in range(4):
+                task = Task(slot, category, f"{name}:{slot}")
+                if all(c.passed for c in domain.verify(domain.to_example(task, domain.template_draft(task, 1)))):
+                    accepted.add(category)
+                    break
+        assert accepted == set(domain.categories) and {"implement", "write_test"} <= accepted
+    finally:
+        domain.close()
+
+
+# -- unittest repositories with test data ----------------------------------------------------
+
+UNITTEST_PACKAGE = '''"""Read `key = value` files."""
+
+
+def parse_pairs(text):
+    """Read `key = value` lines into a dict; blank lines and `#` comments are skipped."""
+    pairs = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if not key.strip():
+            raise ValueError(f"no key in {line!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+'''
+UNITTEST_TESTS = '''import os
+import unittest
+from unittest import TestCase
+
+from pairs.reader import parse_pairs
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def load(name):
+    with open(os.path.join(DATA, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+class ParsePairsTests(TestCase):
+    def setUp(self):
+        self.valid = sorted(n for n in os.listdir(DATA) if n.endswith(".pairs"))
+        if not self.valid:
+            raise RuntimeError("Valid test files not found")
+
+    def test_every_data_file(self):
+        for name in self.valid:
+            with self.subTest(name=name):
+                self.assertEqual(parse_pairs(load(name)), {"name": "demo", "size": "3"})
+
+    def test_missing_key(self):
+        with self.assertRaises(ValueError):
+            parse_pairs("= 3")
+
+
+if __name__ == "__main__":
+    unittest.main()
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["docker", "bwrap"])
+def test_a_unittest_repository_with_test_data_is_first_class(tmp_path, backend):
+    """Tests are TestCase methods that read data files under tests/: they are
+    found, matched to the function, run with their data in the sandbox, and a
+    generated test is a TestCase method with the class's setUp."""
+    from agents.domains.repo import RepoDomain
+    from evaluators.repo import test_names
+
+    repo = tmp_path / "pairs"
+    (repo / "pairs").mkdir(parents=True)
+    (repo / "tests" / "data").mkdir(parents=True)
+    (repo / "pairs" / "__init__.py").write_text("")
+    (repo / "pairs" / "reader.py").write_text(UNITTEST_PACKAGE)
+    (repo / "tests" / "__init__.py").write_text("")
+    (repo / "tests" / "test_reader.py").write_text(UNITTEST_TESTS)
+    for name in ("plain.pairs", "commented.pairs"):
+        (repo / "tests" / "data" / name).write_text("# a comment\nname = demo\n\nsize = 3\n")
+    index = index_repository(repo, tmp_path / "cache")
+    function = next(s for s in index.symbols if s.name == "parse_pairs")
+    assert {t.name for t in index.tests_for(function)} == {"ParsePairsTests.test_every_data_file",
+                                                           "ParsePairsTests.test_missing_key"}
+    assert not any(s.is_test for s in index.symbols if s.name in ("load", "ParsePairsTests.setUp"))
+    domain = RepoDomain(index, open_or_skip(backend, LIMITS))
+    domain.verifier.cache = type(domain.verifier.cache)(tmp_path / "checks.sqlite")
+    try:
+        written = domain._test_for(function)
+        assert "class ParsePairsTests(TestCase):" in written and "def setUp(self):" in written
+        assert "def load(name):" in written and "DATA = " in written and "test_missing_key" not in written
+        assert test_names(written, "python") == ["ParsePairsTests.test_every_data_file_again"]
+        assert reasons(domain, example(domain, "write_test", "parse_pairs", f"```python\n{written}```")) == set()
+        code = f"```python\n{domain._definition(function)}\n```"
+        assert reasons(domain, example(domain, "implement", "parse_pairs", code)) == set()
+        wrong = code.replace('line.startswith("#")', 'line.startswith(";")')
+        assert reasons(domain, example(domain, "implement", "parse_pairs", wrong)) == {"repo_tests_fail"}
     finally:
         domain.close()
