@@ -12,6 +12,7 @@ each finished slot durably, so after a crash only in-flight slots re-run.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -34,6 +35,15 @@ class ExampleState(TypedDict, total=False):
 
 def _failures(checks: list[Check]) -> str:
     return "\n".join(f"- {c.name} failed ({c.reason}): {c.detail[:400]}" for c in checks if not c.passed)
+
+
+def verifier_failure(exc: BaseException) -> tuple[Check, str]:
+    """An exception raised while verifying, as the check that rejects that one
+    example (`verifier_error`; a sandbox's TaskTooLarge is `task_too_large`) and its traceback."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    detail = f"{type(exc).__name__}: {lines[-1] if lines else '(no message)'}"
+    return (Check("verified", False, detail, getattr(exc, "reason", "verifier_error")),
+            "".join(traceback.format_exception(exc)))
 
 
 def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store: Store, max_attempts: int = 3):
@@ -77,10 +87,16 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
         # Sandboxed verification blocks for tens of milliseconds: off the event loop.
         # (kglite is single-threaded, so in-process verifiers stay on it.)
-        if domain.blocking_verify:
-            checks = list(state["checks"]) + await asyncio.to_thread(domain.verify, example)
-        else:
-            checks = list(state["checks"]) + domain.verify(example)
+        # A verifier that raises fails this example, never the run.
+        failure = ""
+        try:
+            if domain.blocking_verify:
+                checks = list(state["checks"]) + await asyncio.to_thread(domain.verify, example)
+            else:
+                checks = list(state["checks"]) + domain.verify(example)
+        except Exception as exc:
+            check, failure = verifier_failure(exc)
+            checks = list(state["checks"]) + [check]
         if example.id in claimed or store.is_accepted(example.id):
             checks.append(Check("novel", False, f"example {example.id} is already accepted in this workspace", "duplicate"))
         else:
@@ -88,7 +104,7 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
         if all(c.passed for c in checks):
             claimed.add(example.id)
         failed = [c.reason for c in checks if not c.passed]
-        lineage.event("verify", attempt, not failed, failed=failed)
+        lineage.event("verify", attempt, not failed, failed=failed, **({"traceback": failure} if failure else {}))
         return {"checks": checks}
 
     def after_generate(state: ExampleState) -> str:

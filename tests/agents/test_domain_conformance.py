@@ -76,3 +76,37 @@ def test_a_wrong_answer_is_rejected_and_scored_wrong(domain):
     assert failed and all(c.reason and c.detail for c in failed)
     scored = opened.score_answer(example, WRONG_ANSWER)
     assert not scored.passed and scored.reason
+
+
+def test_a_verifier_that_raises_fails_its_examples_never_the_run(domain, monkeypatch, tmp_path):
+    """Every slot ends as a rejected example with reason verifier_error, the
+    exception as evidence and the traceback in its lineage; the run finishes
+    and its summary counts them; `audit --reason verifier_error` lists them."""
+    import asyncio
+
+    from agents.generation import GenerationConfig, generate_run
+    from forge.workspace import Workspace
+    from tests.conftest import run_cli
+
+    name, opened = domain
+
+    def broken_verify(example):
+        raise RuntimeError(f"the verifier broke on {example.category}\nlast line of its message")
+
+    monkeypatch.setattr(opened, "verify", broken_verify)
+    ws = Workspace(tmp_path / "ws")
+    store = ws.create().open_store()
+    config = GenerationConfig(domain=name, sources={}, teacher="template", critic="template", count=4, max_attempts=2)
+    progress = asyncio.run(generate_run(opened, store, config, cache_path=ws.cache_path))
+    assert progress.done == 4 and progress.accepted == 0 and progress.rejected_by_reason["verifier_error"] == 4
+    produced = list(store.produced(run_id=config.run_id))
+    assert len(produced) == 4 and store.summary(config.run_id)["rejected_by_reason"]["verifier_error"] == 4
+    for item in produced:
+        check = next(c for c in item.verdict.checks if c.reason == "verifier_error")
+        assert check.detail == "RuntimeError: last line of its message"
+        verify_events = [e for e in item.lineage["events"] if e["node"] == "verify"]
+        assert len(verify_events) == 2 and all("broken_verify" in e["traceback"] for e in verify_events)
+    store.close()
+    shown = run_cli("audit", str(ws.root), "--reason", "verifier_error")
+    assert shown.returncode == 0 and "RuntimeError: last line of its message" in shown.stdout
+    assert "4 rejected shown" in shown.stdout
