@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluators.pii import find_pii
+from evaluators.pii import scrub_conversation
 from forge.errors import InputError
 from forge.records import Check
 
@@ -139,9 +139,9 @@ def open_budget(spec: str) -> TokenBudget:
     return TokenBudget(name, tokenizer, max_tokens)
 
 
-def check_no_pii(messages: list[dict[str, str]], region: str = "US") -> Check:
-    found = [f"{kind.replace('_', ' ')} in turn {i + 1}" for i, m in enumerate(messages)
-             for kind in sorted(find_pii(m["content"], region))]
+def check_no_pii(messages: list[dict[str, str]]) -> Check:
+    found = [f"{kind.replace('_', ' ')} in turn {i + 1}" for i, scrubbed in
+             enumerate(scrub_conversation([m["content"] for m in messages])) for kind in sorted(scrubbed.found)]
     if found:
         return Check("no_pii", False, "; ".join(found), "pii_left")
     return Check("no_pii", True, "no email, phone, card, IP, street address or introduced name")

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agents.domains import TOKENIZER
+from evaluators.pii import PHONE_REGIONS
 from forge.cli import console, input_errors
 
 app = typer.Typer(help="The chat domain: bring in the conversations you have, scrubbed of personal data and cleaned.",
@@ -37,8 +38,10 @@ def import_conversations(
     workspace: Annotated[Path, typer.Option(help="The workspace to import into: its store, and imports/NAME.jsonl.")] = Path("workspace"),
     language: Annotated[str, typer.Option(help="Keep conversations in this language (an ISO 639-1 code such as en); "
                                                "'any' keeps every language.")] = "en",
-    phone_region: Annotated[str, typer.Option(help="Country whose national phone numbers to recognise (ISO 3166 code); "
-                                                   "numbers with a +country code are found anywhere.")] = "US",
+    phone_region: Annotated[Optional[list[str]], typer.Option(
+        help="Also recognise phone numbers written the national way of this country (ISO 3166 code; repeatable). "
+             f"Already recognised: {', '.join(PHONE_REGIONS)}; numbers with a +country code are found anywhere.",
+        show_default=False)] = None,
     tokenizer: Annotated[Optional[str], typer.Option(help=escape(TOKENIZER.help), show_default=False)] = None,
     conversation_column: Annotated[str, typer.Option(help="csv: the conversation id column.")] = "conversation_id",
     role_column: Annotated[str, typer.Option(help="csv: the speaker column (customer/user, agent/assistant, system).")] = "role",
@@ -73,16 +76,17 @@ def import_conversations(
 
     with input_errors():
         ws = Workspace.check(workspace)
-        check_options(language, phone_region)
+        regions = tuple(dict.fromkeys([*PHONE_REGIONS, *(r.upper() for r in phone_region or [])]))
+        check_options(language, list(regions))
         budget = open_budget(TOKENIZER.resolve(tokenizer))
         columns = CsvColumns(conversation_column, role_column, text_column, timestamp_column)
         read = read_conversations(file, format.value, columns)
     bars = Bars()
-    cleaned, report = clean(read, source_format=format.value, budget=budget, language=language, region=phone_region,
+    cleaned, report = clean(read, source_format=format.value, budget=budget, language=language, regions=regions,
                             on_progress=lambda done, total: bars.update(f"cleaning {file.name}", total, done))
     bars.stop()
 
-    settings = {"file": str(file.resolve()), "format": format.value, "language": language, "phone_region": phone_region,
+    settings = {"file": str(file.resolve()), "format": format.value, "language": language, "phone_regions": list(regions),
                 "tokenizer": budget.name, "max_tokens": budget.max_tokens, "columns": vars(columns)}
     name = re.sub(r"[^\w.-]+", "-", file.stem)
     run_id = f"import-{name}-{content_hash({'settings': settings, 'sha256': hashlib.sha256(file.read_bytes()).hexdigest()}, 8)}"

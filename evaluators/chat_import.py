@@ -18,7 +18,7 @@ from typing import Callable
 from evaluators.chat import TokenBudget
 from evaluators.chat_formats import Read
 from evaluators.curation import duplicate_of
-from evaluators.pii import scrub
+from evaluators.pii import PHONE_REGIONS, scrub_conversation
 from forge.errors import InputError
 from forge.records import Check, Example
 
@@ -57,15 +57,13 @@ class ImportReport:
                 "rejected": dict(self.rejected), "accepted": self.accepted}
 
 
-def scrub_turns(messages: list[dict[str, str]], region: str = "US") -> tuple[list[dict[str, str]], Counter]:
-    """The turns with personal data replaced, and how many of each kind were."""
-    found: Counter = Counter()
-    scrubbed = []
-    for m in messages:
-        result = scrub(m["content"], region)
-        found += result.found
-        scrubbed.append({"role": m["role"], "content": result.text})
-    return scrubbed, found
+def scrub_turns(messages: list[dict[str, str]], regions: tuple[str, ...] = PHONE_REGIONS
+                ) -> tuple[list[dict[str, str]], Counter]:
+    """The turns with personal data replaced (a name found in one turn, in all
+    of them), and how many of each kind were."""
+    results = scrub_conversation([m["content"] for m in messages], regions)
+    scrubbed = [{"role": m["role"], "content": r.text} for m, r in zip(messages, results)]
+    return scrubbed, sum((r.found for r in results), Counter())
 
 
 def repair_turns(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], Counter, tuple[str, str] | None]:
@@ -108,7 +106,7 @@ def detect_language(messages: list[dict[str, str]]) -> str:
     return py3langid.classify(text)[0]
 
 
-def check_options(language: str, region: str) -> None:
+def check_options(language: str, regions: list[str]) -> None:
     """InputError for a language py3langid does not know or a region libphonenumber does not."""
     import phonenumbers
     import py3langid
@@ -118,19 +116,21 @@ def check_options(language: str, region: str) -> None:
     if language != "any" and language not in known:
         raise InputError(f"--language {language!r} is not a language code py3langid knows: use 'any' or one of "
                          f"{', '.join(known)}")
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise InputError(f"--phone-region {region!r} is not a region libphonenumber knows: use an ISO 3166 code "
-                         "such as US, GB, DE or IN")
+    for region in regions:
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise InputError(f"--phone-region {region!r} is not a region libphonenumber knows: use an ISO 3166 code "
+                             "such as US, GB, DE or IN")
 
 
-def clean(read: Read, *, source_format: str, budget: TokenBudget, language: str = "en", region: str = "US",
+def clean(read: Read, *, source_format: str, budget: TokenBudget, language: str = "en",
+          regions: tuple[str, ...] = PHONE_REGIONS,
           on_progress: Callable[[int, int], None] = lambda done, total: None) -> tuple[list[Cleaned], ImportReport]:
     report = ImportReport(records=len(read.records) + len(read.bad), unreadable=len(read.bad))
     report.rejected.update("unreadable" for _ in read.bad)
     cleaned: list[Cleaned] = []
     for done, record in enumerate(read.records, start=1):
         on_progress(done, len(read.records))
-        messages, found = scrub_turns(record.messages, region)
+        messages, found = scrub_turns(record.messages, regions)
         report.pii_replaced += found
         report.conversations_with_pii += bool(found)
         checks = [Check("pii_scrubbed", True, ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(found.items()))

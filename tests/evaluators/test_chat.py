@@ -14,7 +14,7 @@ from agents.domains.base import Task
 from agents.domains.chat import ChatDomain, load_bank, load_conversations
 from evaluators.chat import open_budget
 from evaluators.chat_formats import read_conversations
-from evaluators.pii import scrub
+from evaluators.pii import scrub, scrub_conversation
 from forge.records import Example
 from tests.conftest import run_cli
 from tests.sandbox_backends import open_or_skip
@@ -36,6 +36,12 @@ SHIPPED_PII = ("laura.chen@example.org", "tom.baker@example.net", "priya.patel@e
     ("ship to 742 Evergreen Terrace, Springfield, IL 62704 please", "street_address"),
     ("Hello, my name is Maria Garcia.", "person_name"),
     ("Thanks for the help!\nKind regards,\nJohn Smith", "person_name"),
+    ("you can ring me on 020 7946 0958 tonight", "phone"),
+    ("Handy 0151 23456789, bitte nur abends", "phone"),
+    ("please pay into DE89 3704 0044 0532 0130 00 by Friday", "iban"),
+    ("Meine Adresse: Hauptstraße 5, 10115 Berlin", "street_address"),
+    ("Envoyez-le au 12 rue de la Paix, 75002 Paris.", "street_address"),
+    ("Please ask Dr. Alvarez about it.", "person_name"),
 ])
 def test_each_kind_of_personal_data_becomes_its_placeholder(text, kind):
     scrubbed = scrub(text)
@@ -45,8 +51,51 @@ def test_each_kind_of_personal_data_becomes_its_placeholder(text, kind):
 
 def test_code_and_ordinary_numbers_are_left_alone():
     text = ("Bind to 127.0.0.1:8000, slice with a[1::2], install version 3.11.4 at 10:30:00 on 2024-03-01, "
-            "order 12345678, and `print('Hello World')`.\n```python\nclass Point:\n    pass\n```")
+            "order 12345678, timestamp 1717171717, colour #333333, the range 10.0.0.0/8, "
+            "and `print('Hello World')`.\n```python\nclass Point:\n    pass\n```")
     assert scrub(text).text == text
+
+
+def test_a_name_found_in_one_turn_is_replaced_in_every_turn_with_its_parts():
+    turns = scrub_conversation(["Hi, I'm Margaret Oyelaran and my parcel never came.",
+                                "Sorry to hear that, Margaret. Has Ms Oyelaran checked with the neighbours?",
+                                "Margaret Oyelaran here again: no luck."])
+    assert [t.text for t in turns] == ["Hi, I'm [PERSON_NAME] and my parcel never came.",
+                                       "Sorry to hear that, [PERSON_NAME]. Has Ms [PERSON_NAME] checked with the "
+                                       "neighbours?",
+                                       "[PERSON_NAME] here again: no luck."]
+
+
+def test_importing_conversations_leaves_no_national_phone_or_repeated_name_in_the_workspace(tmp_path):
+    """The reported case: a UK number written the national way, a first name
+    repeated by the assistant, and more personal data in other locales."""
+    pii = ("020 7946 0958", "Margaret", "Oyelaran", "DE89 3704 0044 0532 0130 00", "Hauptstraße 5", "10115 Berlin",
+           "Jonas", "Becker", "06 12 34 56 78")
+    conversations = [
+        {"id": "a", "conversations": [
+            {"from": "human", "value": "Hello, I'm Margaret Oyelaran. My order 4471 never arrived; call me on "
+                                       "020 7946 0958."},
+            {"from": "gpt", "value": "Sorry to hear that, Margaret. I have opened a claim for order 4471."},
+            {"from": "human", "value": "Thanks. Will Margaret Oyelaran get an email about it?"},
+            {"from": "gpt", "value": "Yes, Margaret: a confirmation goes out within the hour."}]},
+        {"id": "b", "conversations": [
+            {"from": "human", "value": "Mein Name ist Jonas Becker. Please refund to DE89 3704 0044 0532 0130 00."},
+            {"from": "gpt", "value": "Thank you, Jonas. The refund will reach that account in three days."},
+            {"from": "human", "value": "And send the invoice to Hauptstraße 5, 10115 Berlin."},
+            {"from": "gpt", "value": "Done, Mr Becker: the invoice is on its way to that address."}]},
+        {"id": "c", "conversations": [
+            {"from": "human", "value": "Can you call me back? My mobile is 06 12 34 56 78."},
+            {"from": "gpt", "value": "Of course, we will call you back this afternoon."}]},
+    ]
+    source = tmp_path / "support.json"
+    source.write_text(json.dumps(conversations, ensure_ascii=False))
+    ws = tmp_path / "ws"
+    result = run_cli("chat", "import", str(source), "--format", "sharegpt", "--workspace", str(ws))
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((ws / "imports" / "support.report.json").read_text())
+    assert report["accepted"] == 3 and report["pii_replaced"]["person_name"] == 7
+    assert _files_holding(ws, pii) == set()
+    assert "[PERSON_NAME]" in (ws / "imports" / "support.jsonl").read_text()
 
 
 def test_a_csv_log_is_grouped_ordered_by_time_and_its_bad_rows_reported(tmp_path):
