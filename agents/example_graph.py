@@ -80,8 +80,21 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
         return {"checks": [check]}
 
     # Ids accepted by this graph, stored or about to be: two slots that draw the
-    # same content at once must not both be accepted.
+    # same content at once must not both be accepted. Likewise the domain's
+    # duplicate keys, starting from what the store already accepted.
     claimed: set[str] = set()
+    claimed_keys: set[str] | None = None
+
+    def is_duplicate(example: Example) -> bool:
+        nonlocal claimed_keys
+        if example.id in claimed or store.is_accepted(example.id):
+            return True
+        key = domain.duplicate_key(example)
+        if key is None:
+            return False
+        if claimed_keys is None:
+            claimed_keys = {k for e in store.accepted_examples(domain.name) if (k := domain.duplicate_key(e))}
+        return key in claimed_keys
 
     async def verify(state: ExampleState) -> ExampleState:
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
@@ -97,12 +110,15 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
         except Exception as exc:
             check, failure = verifier_failure(exc)
             checks = list(state["checks"]) + [check]
-        if example.id in claimed or store.is_accepted(example.id):
-            checks.append(Check("novel", False, f"example {example.id} is already accepted in this workspace", "duplicate"))
+        if is_duplicate(example):
+            checks.append(Check("novel", False, f"example {example.id} (or the same question put another way) is "
+                                "already accepted in this workspace", "duplicate"))
         else:
             checks.append(Check("novel", True))
         if all(c.passed for c in checks):
             claimed.add(example.id)
+            if claimed_keys is not None and (key := domain.duplicate_key(example)):
+                claimed_keys.add(key)
         failed = [c.reason for c in checks if not c.passed]
         lineage.event("verify", attempt, not failed, failed=failed, **({"traceback": failure} if failure else {}))
         return {"checks": checks}

@@ -12,7 +12,12 @@ lines, `[file#anchor] "quoted text"`. The checks, each recorded:
 - support: the share of the answer's content words that occur in the cited
   sections (content-word precision) is at least SUPPORT_THRESHOLD;
 - a "not covered" question gets a refusal, and the best BM25 section covers
-  less than COVERED_THRESHOLD of the question's words (IDF-weighted).
+  less than COVERED_THRESHOLD of the question's words (IDF-weighted);
+- the question is well formed: no empty slot (a missing name leaves "Does  
+  support ...?"), a question about a term asks about a noun phrase the cited
+  sections hold (not "This" or "They"), a how-to goal is a verb phrase
+  without the instruction after it ("How do I include query parameters, use
+  `params`?"), and "when ...?" is followed by a clause.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ LIST_MARKER = re.compile(r"^\s*(\d+[.)]|[-*•])\s+", re.M)
 ABBREVIATIONS = {"e.g", "i.e", "etc", "vs"}
 TOKEN_PATTERNS = (
     re.compile(r"`([^`\n]+)`"),                                      # code
-    re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*"),                       # options
+    re.compile(r"(?<![\w`-])--?[A-Za-z][\w-]*"),                      # options (not `r`-length)
     re.compile(r"(?<![\w.])\d+(?:[.,:]\d+)*[A-Za-z%]*"),              # numbers, with a unit
     re.compile(r"(?<![\w/])(?:~|\.{1,2})?/?[\w.-]+(?:/[\w.-]+)+/?"),  # paths
     re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?"),       # dotted names
@@ -45,6 +50,26 @@ TOKEN_PATTERNS = (
     re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|\b[A-Z]{1,5}\d+\w*\b"),  # CONSTANTS, codes like KS101
     re.compile(r"\b\w+\(\)"),                                        # calls
 )
+PRONOUNS = frozenset("""it its this that these those they them their he she him her we us you i me one here there
+what which who whom whose such another other others each every all some any both either neither everything nothing
+something anything none many most few several""".split())
+DANGLING = frozenset("a an the to of and or but use than its their your my our".split())
+# What follows a goal in "To do X, use the `y` keyword:" is the instruction, not the goal.
+INSTRUCTION_TAIL = re.compile(r",\s+(?:use|run|pass|call|install|add|set|type|enter|see|do|then|you|we|simply|just|"
+                              r"first|create|open|write|import|specify|provide|include|make)\b.*$", re.I)
+CLAUSE = re.compile(r"\b(?:is|are|was|were|fails?|failed|cannot|can't|won't|doesn't|does not|don't|do not|not working|"
+                    r"hangs?|stops?|returns?|raises?|times out|timed out|crash\w*|breaks?|stays?|stuck|locked|denied|"
+                    r"gets?|shows?|says?|reports?)\b", re.I)
+TERM_ASKS = (re.compile(r"^Define (?:the term )?(?P<term>.+?)\.$"),
+             re.compile(r"^What (?:is|are) (?:meant by )?(?!(?:the )?(?:steps|way|difference|caveat|default)\b|"
+                        r"(?:new|wrong|missing|different|possible|required|supported|recommended)\b)(?P<term>.+?)\?$"),
+             re.compile(r"^What does the documentation say (?P<term>.+?) (?:is|are)\?$"),
+             re.compile(r"^Tell me what (?P<term>.+?) is\.$"))
+GOAL_ASKS = (re.compile(r"^(?:How do I|How can I|What is the way to|What are the steps to) (?P<goal>.+?)\?$"),
+             re.compile(r"^I want to (?P<goal>.+?)\. What do I do\?$"))
+ANAPHORA = re.compile(r"\b(?:this|that|these|those|it|them|the same|the above|the following|such)\b", re.I)
+WHEN_ASKS = re.compile(r"^What (?:should I do|does the documentation suggest) when (?P<clause>.+?)\?$")
+EMPTY_SLOT = re.compile(r"\S {2,}\S|\s[?.!,;:]|\(\s*\)|''|\"\"|``|[{}]|^\W")
 QUOTE_CHARS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "})
 
 
@@ -71,7 +96,8 @@ class CitedAnswer:
 
 
 def parse_answer(answer: str) -> CitedAnswer:
-    """Citations anywhere; quotes on the lines that start with a citation."""
+    """Citations anywhere but in a Markdown link's text ([encode/httpx#1434](url)); quotes on
+    the lines that start with a citation."""
     body, quotes = [], []
     for line in answer.splitlines():
         cited = CITATION.match(line.strip().lstrip("-*• "))
@@ -80,7 +106,7 @@ def parse_answer(answer: str) -> CitedAnswer:
         elif not SOURCES.match(line):
             body.append(line)
     text = "\n".join(body).strip()
-    return CitedAnswer(text, tuple(dict.fromkeys(CITATION.findall(answer))), tuple(quotes))
+    return CitedAnswer(text, tuple(dict.fromkeys(CITATION.findall(LINK.sub("", answer)))), tuple(quotes))
 
 
 def format_answer(body: str, sources: list[tuple[str, list[str]]]) -> str:
@@ -151,6 +177,53 @@ def check_covered_answer(corpus: DocsCorpus, answer: str) -> list[Check]:
         f"; not in the cited text: {', '.join(missing[:8])}" if missing else "")
     checks.append(Check("supported", score >= SUPPORT_THRESHOLD, detail, "" if score >= SUPPORT_THRESHOLD else "unsupported"))
     return checks
+
+
+def is_term(term: str) -> bool:
+    """A noun phrase worth asking about: not a pronoun, determiner or stop word."""
+    bare = plain(term).strip(" '").lower()
+    return bool(bare) and bare.split()[0] not in PRONOUNS and any(w not in PRONOUNS for w in words(bare))
+
+
+def question_problems(question: str, cited_text: str = "") -> list[str]:
+    """What makes a question ill formed (empty when nothing does). `cited_text`:
+    the sections it is answered from, which a term asked about must come from."""
+    problems = []
+    question = question.strip()
+    if EMPTY_SLOT.search(re.sub(r"`[^`]+`", "code", question)):
+        problems.append("it has an empty slot (a doubled space, a space before punctuation, empty quotes)")
+    last = re.findall(r"[\w']+", question.lower())
+    if last and last[-1] in DANGLING:
+        problems.append(f"it ends on {last[-1]!r}, as if a word were missing")
+    for pattern in TERM_ASKS:
+        if (m := pattern.match(question)) and len(m.group("term").split()) <= 6:
+            term = re.sub(r"^(?:a|an|the)\s+", "", plain(m.group("term")), flags=re.I)
+            if not is_term(term):
+                problems.append(f"it asks about {term!r}, which is no term (a pronoun or determiner)")
+            elif cited_text and 2 * sum(w in words(plain(cited_text)) for w in words(term)) < len(words(term)):
+                problems.append(f"it asks about {term!r}, which the cited sections do not name")
+    for pattern in GOAL_ASKS:
+        if m := pattern.match(question):
+            goal = m.group("goal")
+            first = goal.split()[0].lower() if goal.split() else ""
+            if INSTRUCTION_TAIL.search(goal):
+                problems.append(f"the goal {goal!r} runs on into the instruction that answers it")
+            if first in PRONOUNS or first in ("a", "an", "the"):
+                problems.append(f"the goal {goal!r} is not a verb phrase")
+            elif ANAPHORA.search(goal):
+                problems.append(f"the goal {goal!r} leans on something said before it")
+            if goal.count("(") != goal.count(")"):
+                problems.append(f"the goal {goal!r} has an unclosed parenthesis")
+    if (m := WHEN_ASKS.match(question)) and not CLAUSE.search(m.group("clause")):
+        problems.append(f"'when' is followed by {m.group('clause')!r}, a noun phrase rather than a clause")
+    return problems
+
+
+def check_question(question: str, cited_text: str = "") -> Check:
+    problems = question_problems(question, cited_text)
+    if problems:
+        return Check("question_well_formed", False, f"{question!r}: " + "; ".join(problems), "ill_formed_question")
+    return Check("question_well_formed", True, "no empty slot; the term, goal or clause fits its template")
 
 
 def check_not_covered(corpus: DocsCorpus, question: str, answer: str) -> list[Check]:

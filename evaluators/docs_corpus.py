@@ -15,10 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluators.docs_formats import Section, read_html, read_markdown, read_pdf, read_rst
+from evaluators.docs_includes import Includes
 from forge.errors import InputError
 
 TEXT_READERS = {".md": read_markdown, ".markdown": read_markdown, ".rst": read_rst, ".html": read_html,
                 ".htm": read_html}
+WITH_INCLUDES = (".md", ".markdown", ".rst")
+GENERIC_TITLES = frozenset("""introduction overview home welcome index readme documentation docs contents
+table-of-contents getting-started api api-reference reference user-guide guide about quickstart tutorial
+changelog version-history release-notes faq""".split())
 FORMATS = (*TEXT_READERS, ".pdf")
 STOPWORDS = frozenset("""a about above after again all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has have having he her
@@ -52,6 +57,8 @@ class DocsCorpus:
     problems: list[str] = field(default_factory=list)
     skipped: int = 0
     """Files under the root in formats we do not read (images, stylesheets)."""
+    given_title: str = ""
+    """--docs-title, when the user names the documented thing."""
 
     def __post_init__(self) -> None:
         import bm25s
@@ -67,10 +74,18 @@ class DocsCorpus:
 
     @property
     def title(self) -> str:
-        """The documented thing's name: the first page's first heading."""
+        """The documented thing's name: --docs-title; else the name the docs'
+        own configuration declares (MkDocs site_name, Sphinx project); else the
+        first page's first heading when it reads as a name; else the package's
+        name (pyproject.toml, setup.cfg, package.json); else the folder's."""
         first = min(self.sections.values(), key=lambda s: (Path(s.file).stem.lower() not in ("index", "readme"),
                                                            s.file.count("/"), s.file, s.span[0]))
-        return first.path[0]
+        heading = first.path[0].strip()
+        named = heading if 0 < len(heading.split()) <= 4 and slug_of(heading) not in GENERIC_TITLES \
+            and heading != Path(first.file).stem else ""
+        folder = self.root.parent.name if self.root.name.lower() in ("docs", "doc", "documentation", "source") \
+            else self.root.name
+        return self.given_title or declared_title(self.root) or named or package_name(self.root) or folder
 
     def section(self, section_id: str) -> Section | None:
         return self.sections.get(section_id)
@@ -93,7 +108,39 @@ class DocsCorpus:
         return sorted(matches, key=lambda m: -m.coverage)
 
 
-def _read(path: Path, relative: str) -> list[Section]:
+def slug_of(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def _first_match(pattern: str, paths: list[Path]) -> str:
+    for path in paths:
+        try:
+            if m := re.search(pattern, path.read_text(encoding="utf-8", errors="replace"), re.M):
+                return m.group(1).strip().strip("'\"")
+        except OSError:
+            continue
+    return ""
+
+
+def declared_title(root: Path) -> str:
+    """The name MkDocs (site_name) or Sphinx (project) is configured with, beside or above the docs."""
+    around = [root, root.parent, root / "source"]
+    return (_first_match(r"^site_name:\s*(.+?)\s*$", [d / name for d in around for name in ("mkdocs.yml", "mkdocs.yaml")])
+            or _first_match(r"^project\s*=\s*(['\"].+?['\"])", [d / "conf.py" for d in around]))
+
+
+def package_name(root: Path) -> str:
+    """The package the docs belong to: its pyproject.toml, setup.cfg or package.json name."""
+    for folder in (root, root.parent):
+        found = (_first_match(r"(?s)^\[project\].*?^name\s*=\s*(['\"].+?['\"])", [folder / "pyproject.toml"])
+                 or _first_match(r"(?s)^\[metadata\].*?^name\s*=\s*(\S+)", [folder / "setup.cfg"])
+                 or _first_match(r'"name"\s*:\s*("[^"]+")', [folder / "package.json"]))
+        if found:
+            return found
+    return ""
+
+
+def _read(path: Path, relative: str, includes: Includes) -> list[Section]:
     """One file's sections; ValueError says why it cannot be read."""
     if path.suffix.lower() == ".pdf":
         import logging
@@ -120,14 +167,16 @@ def _read(path: Path, relative: str) -> list[Section]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 text (byte {exc.start}); convert it to UTF-8") from exc
-    sections = TEXT_READERS[path.suffix.lower()](text, relative)
+    suffix = path.suffix.lower()
+    sections = (TEXT_READERS[suffix](text, relative, includes, path) if suffix in WITH_INCLUDES
+                else TEXT_READERS[suffix](text, relative))
     if not sections:
         raise ValueError("no text in it")
     return sections
 
 
-def load_docs(location: Path) -> DocsCorpus:
-    """Every docs file in a folder (recursively), or one file."""
+def load_docs(location: Path, title: str = "") -> DocsCorpus:
+    """Every docs file in a folder (recursively), or one file; `title` names the documented thing."""
     location = Path(location)
     if not location.exists():
         raise InputError(f"--docs {location} does not exist. Point it at a documentation folder or file "
@@ -147,13 +196,14 @@ def load_docs(location: Path) -> DocsCorpus:
                              f"{skipped} other file(s) found")
     sections: dict[str, Section] = {}
     problems = []
+    includes = Includes(root.resolve())
     for path in files:
         relative = path.relative_to(root).as_posix()
         try:
-            for section in _read(path, relative):
+            for section in _read(path.resolve(), relative, includes):
                 sections[section.id] = section
         except ValueError as exc:
             problems.append(f"{path}: {exc}")
     if not sections:
         raise InputError(f"no section could be read from --docs {location}:\n  " + "\n  ".join(problems))
-    return DocsCorpus(root, sections, problems, skipped)
+    return DocsCorpus(root, sections, problems, skipped, title)

@@ -1,5 +1,6 @@
 """Documentation files as sections: one reader per format, each on the format's
-reference parser, all producing the same `Section`s of `Block`s.
+reference parser, all producing the same `Section`s of `Block`s. Includes and
+Sphinx markup are resolved as evaluators/docs_includes.py says.
 
 A section is the text under one heading, up to the next heading (its
 subsections are sections of their own). Its id is `file#slug`, the anchor
@@ -15,6 +16,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from evaluators.docs_includes import Includes, register_sphinx_markup
 
 
 @dataclass(frozen=True)
@@ -119,12 +122,38 @@ class _Sections:
 
 # -- Markdown (markdown-it-py, CommonMark with tables and MkDocs admonitions) --
 
-def read_markdown(text: str, file: str) -> list[Section]:
+def read_markdown(text: str, file: str, includes: Includes | None = None, page: Path | None = None) -> list[Section]:
+    found = _Sections(file)
+    for kind, level, line, item in _markdown_blocks(text, includes, page):
+        if kind == "heading":
+            found.heading(int(level), item, line)
+        else:
+            found.add(item)
+    return found.sections(len(text.splitlines()))
+
+
+def _included_blocks(targets: list[str], includes: Includes | None, page: Path | None, depth: int) -> list[Block]:
+    """The blocks of the files a Markdown include names: a Markdown file's own
+    blocks, any other file as code. Files that do not exist give nothing."""
+    blocks = []
+    for target in targets:
+        included = includes.read(target, page) if includes and page else None
+        if included is None:
+            continue
+        if included.is_markdown and depth < 3:
+            blocks += [b for kind, _, _, b in _markdown_blocks(included.text, includes, included.path, depth + 1)
+                       if kind == "block"]
+        elif not included.is_markdown:
+            blocks.append(Block("code", included.text.rstrip("\n"), label=included.language))
+    return blocks
+
+
+def _markdown_blocks(text: str, includes: Includes | None, page: Path | None, depth: int = 0):
+    """("heading", level, line, title) and ("block", "", line, Block) in document order."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.admon import admon_plugin
 
     tokens = MarkdownIt("commonmark").enable("table").use(admon_plugin).parse(text)
-    found = _Sections(file)
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -134,32 +163,32 @@ def read_markdown(text: str, file: str) -> list[Section]:
         close = _closing(tokens, i)
         inner = tokens[i:close + 1]
         inlines = [t.content for t in inner if t.type == "inline"]
+        line = token.map[0] + 1 if token.map else 0
         if token.type == "heading_open":
-            found.heading(int(token.tag[1]), inlines[0], token.map[0] + 1)
+            yield "heading", token.tag[1], line, inlines[0]
         elif token.type == "paragraph_open":
-            found.add(Block("paragraph", _inline(inlines[0])))
+            targets = includes.markdown_targets(inlines[0]) if includes else None
+            if targets is not None:
+                for block in _included_blocks(targets, includes, page, depth):
+                    yield "block", "", line, block
+            else:
+                yield "block", "", line, Block("paragraph", _inline(inlines[0]))
         elif token.type in ("bullet_list_open", "ordered_list_open"):
-            items, depth, current = [], 0, []
-            for t in inner[1:-1]:
-                if t.type == "list_item_open":
-                    depth += 1
-                    if depth == 1:
-                        current = []
-                elif t.type == "list_item_close":
-                    depth -= 1
-                    if depth == 0:
-                        items.append(" ".join(current))
-                elif t.type == "inline":
-                    current.append(t.content)
-            found.add(list_block(items, token.type == "ordered_list_open"))
+            yield "block", "", line, list_block(_list_items(inner, token.type == "ordered_list_open"),
+                                                token.type == "ordered_list_open")
         elif token.type == "html_block":  # raw HTML in Markdown: a heading, or prose in a <div>
             heading = re.search(r"<h([1-6])[^>]*>(.*?)</h\1>", token.content, re.S | re.I)
             if heading:
-                found.heading(int(heading.group(1)), re.sub(r"<[^>]+>", "", heading.group(2)), token.map[0] + 1)
+                yield "heading", heading.group(1), line, re.sub(r"<[^>]+>", "", heading.group(2))
             else:
-                found.add(Block("paragraph", _inline(re.sub(r"<[^>]+>", " ", token.content))))
+                yield "block", "", line, Block("paragraph", _inline(re.sub(r"<[^>]+>", " ", token.content)))
         elif token.type in ("fence", "code_block"):
-            found.add(Block("code", token.content.rstrip("\n"), label=token.info.strip()))
+            targets = includes.markdown_targets(token.content) if includes else None
+            if targets is not None:  # a code block that is a snippet include: the file, as this block's language
+                for block in _included_blocks(targets, includes, page, depth):
+                    yield "block", "", line, Block("code", block.text, label=token.info.strip() or block.label)
+            else:
+                yield "block", "", line, Block("code", token.content.rstrip("\n"), label=token.info.strip())
         elif token.type == "table_open":
             rows, row = [], []
             for t in inner:
@@ -169,7 +198,7 @@ def read_markdown(text: str, file: str) -> list[Section]:
                     row.append(t.content)
                 elif t.type == "tr_close":
                     rows.append(row)
-            found.add(table_block(rows))
+            yield "block", "", line, table_block(rows)
         elif token.type in ("admonition_open", "blockquote_open"):
             body = [t.content for t in inner if t.type == "inline" and t.map and not _is_title(inner, t)]
             kind = token.meta.get("tag", "") if token.type == "admonition_open" else ""
@@ -177,9 +206,37 @@ def read_markdown(text: str, file: str) -> list[Section]:
             marker = re.match(r"(?:\*\*|\[!)?(note|warning|tip|important|caution)\b[\]*:]*\s*", said, re.I)
             if marker and not kind:
                 kind, said = marker.group(1).lower(), said[marker.end():]
-            found.add(Block("note" if kind else "paragraph", said, label=kind))
+            yield "block", "", line, Block("note" if kind else "paragraph", said, label=kind)
         i = close + 1
-    return found.sections(len(text.splitlines()))
+
+
+def _list_items(tokens, ordered: bool) -> list[str]:
+    """A list's items. A numbered step keeps its details; in a bullet list
+    every item is its own, nested ones too (a changelog's entries under "Fixes:")."""
+    items: list[str] = []
+    if ordered:
+        depth, current = 0, []
+        for t in tokens[1:-1]:
+            if t.type == "list_item_open":
+                depth += 1
+                current = [] if depth == 1 else current
+            elif t.type == "list_item_close":
+                depth -= 1
+                if depth == 0:
+                    items.append(" ".join(current))
+            elif t.type == "inline":
+                current.append(t.content)
+    else:
+        open_items: list[int] = []
+        for t in tokens[1:-1]:
+            if t.type == "list_item_open":
+                items.append("")
+                open_items.append(len(items) - 1)
+            elif t.type == "list_item_close":
+                open_items.pop()
+            elif t.type == "inline" and open_items:
+                items[open_items[-1]] = f"{items[open_items[-1]]} {t.content}".strip()
+    return [item for item in items if item.strip()]
 
 
 def _closing(tokens, start: int) -> int:
@@ -201,12 +258,15 @@ def _is_title(tokens, inline) -> bool:
 
 # -- reStructuredText (docutils) ------------------------------------------------
 
-def read_rst(text: str, file: str) -> list[Section]:
+def read_rst(text: str, file: str, includes: Includes | None = None, page: Path | None = None) -> list[Section]:
     from docutils import nodes
     from docutils.core import publish_doctree
 
-    tree = publish_doctree(text, settings_overrides={"report_level": 5, "halt_level": 5, "doctitle_xform": False,
-                                                     "file_insertion_enabled": False, "raw_enabled": False})
+    register_sphinx_markup(includes)
+    # `.. include::` reads files relative to the page; one that does not exist is an error message, left out
+    tree = publish_doctree(text, source_path=str(page) if page else None,
+                           settings_overrides={"report_level": 5, "halt_level": 5, "doctitle_xform": False,
+                                               "file_insertion_enabled": includes is not None, "raw_enabled": False})
     lines = text.splitlines()
     found = _Sections(file)
     cursor = [0]
@@ -225,6 +285,16 @@ def read_rst(text: str, file: str) -> list[Section]:
             return str(node)
         return "".join(inline(child) for child in node.children)
 
+    def own_text(item) -> str:
+        """A list item's own words; "* Fixes:" over an indented list is a definition list's term."""
+        parts = []
+        for part in item.children:
+            if isinstance(part, nodes.paragraph):
+                parts.append(inline(part))
+            elif isinstance(part, nodes.definition_list):
+                parts += [inline(term) for term in part.findall(nodes.term)]
+        return " ".join(parts)
+
     def walk(node, level: int) -> None:
         for child in node.children:
             if isinstance(child, nodes.section):
@@ -235,9 +305,11 @@ def read_rst(text: str, file: str) -> list[Section]:
                 continue
             elif isinstance(child, nodes.paragraph):
                 found.add(Block("paragraph", _inline(inline(child))))
-            elif isinstance(child, (nodes.bullet_list, nodes.enumerated_list)):
-                items = [" ".join(inline(p) for p in item.findall(nodes.paragraph)) for item in child.children]
-                found.add(list_block(items, isinstance(child, nodes.enumerated_list)))
+            elif isinstance(child, nodes.enumerated_list):  # a step keeps its details
+                found.add(list_block([" ".join(inline(p) for p in item.findall(nodes.paragraph))
+                                      for item in child.children], True))
+            elif isinstance(child, nodes.bullet_list):  # every item its own, nested ones too
+                found.add(list_block([own_text(item) for item in child.findall(nodes.list_item)], False))
             elif isinstance(child, (nodes.literal_block, nodes.doctest_block)):
                 classes = [c for c in child.get("classes", []) if c != "code"]
                 found.add(Block("code", child.astext(), label=classes[0] if classes else ""))

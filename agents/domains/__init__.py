@@ -106,7 +106,7 @@ def _docs(sources: dict[str, str]) -> Domain:
     from agents.domains.docs import DocsDomain
     from evaluators.docs_corpus import load_docs
 
-    corpus = load_docs(Path(sources["docs"]))
+    corpus = load_docs(Path(sources["docs"]), sources.get("docs_title", ""))
     for problem in corpus.problems:  # the other files still load
         logging.getLogger("domainforge").warning("skipped %s", problem)
     return DocsDomain(corpus)
@@ -155,7 +155,10 @@ DOMAINS: dict[str, DomainEntry] = {
     "docs": DomainEntry(
         "questions about your documentation, answered with citations and quotes checked against the text",
         (Source("docs", "a documentation folder or file: Markdown, reStructuredText, HTML or PDF (default: data/docs, "
-                        "our example docs)", default=str(DATA / "docs")),),
+                        "our example docs)", default=str(DATA / "docs")),
+         Source("docs_title", "the name of what the docs document, used in questions and the system prompt (default: "
+                              "MkDocs' site_name or Sphinx's project, else the first page's title, else the package's "
+                              "or the folder's name)", kind="text")),
         _docs),
     "chat": DomainEntry(
         "a helpful multi-turn assistant under your system prompt, from real and synthesised conversations",

@@ -154,6 +154,11 @@ class Domain(Protocol):
         """Every check on one example, each with its evidence."""
         ...
 
+    def duplicate_key(self, example: Example) -> str | None:
+        """What makes two examples one beyond identical content (the same
+        question phrased twice, say); None: only identical content does."""
+        return None
+
     # -- evaluation of the student ---------------------------------------------
 
     def heldout_items(self) -> list[Example] | None:

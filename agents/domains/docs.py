@@ -1,13 +1,15 @@
 """The docs domain: questions about a user's documentation, answered from it
 with citations and quotes that the verifier checks (evaluators/docs.py).
 
-The offline teacher reads the structure of the docs and writes extractive
-answers, correct by construction: definition sentences (factual), numbered
-procedures and code under a "To ...:" lead-in (how_to), tables and option
-lists (configuration), error messages, troubleshooting headings and
-admonitions (troubleshooting), two definitions or two sibling sections side
-by side (conceptual), one name across two pages (synthesis), and questions
-on topics the docs never mention, answered by saying so (not_covered).
+The offline teacher reads the structure of the docs (agents/domains/docs_facts.py)
+and writes extractive answers, correct by construction: definition sentences
+and release notes (factual), numbered procedures and code under a "To ...:"
+lead-in (how_to), tables and option lists (configuration), errors,
+troubleshooting headings and admonitions (troubleshooting), two definitions
+or two alternative sections side by side (conceptual), one API name across
+two pages (synthesis), and questions on topics the docs never mention,
+answered by saying so (not_covered). Each question's template fits what it
+is filled with (a noun phrase, a verb phrase, a clause, a section title).
 
 Where the docs are big enough, a fifth of the sections (and of the
 not-covered topics) is held out: training examples never use them, and the
@@ -19,18 +21,17 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.domains.base import Domain, Task, with_steering
+from agents.domains.docs_facts import DESCRIBED, OPTION_HEADER, Fact, find_facts, sentences
 from evaluators import docs as check
 from evaluators.docs_corpus import DocsCorpus, words
-from evaluators.docs_formats import Block, Section
 from forge.errors import InputError
-from forge.records import Check, Example, stable_fraction
+from forge.records import Check, Example, content_hash, stable_fraction
 from forge.rows import read_rows
 
 CATEGORIES = {
@@ -45,32 +46,11 @@ CATEGORIES = {
 NOT_COVERED = "not_covered"
 HELD_OUT_SHARE = 0.2
 MIN_SECTIONS_TO_HOLD_OUT = 20
-TOPICS = ("LDAP authentication", "Kubernetes autoscaling", "GraphQL subscriptions", "a Windows installer",
-          "GPU acceleration", "S3 bucket replication", "SAML single sign-on", "Prometheus metrics export",
-          "a web dashboard", "Docker Swarm deployment", "IPv6 multicast", "Redis cluster mode", "email alerts",
-          "a Terraform provider", "ARM64 Android builds", "Oracle database backends", "FIPS 140-3 certification",
-          "Bluetooth devices", "a COBOL API", "sharding across data centres", "voice commands", "Excel exports",
-          "blockchain anchoring", "a VS Code extension", "SNMP traps", "Kafka Connect sinks", "right-to-left text",
-          "licence key activation", "a mobile app", "HIPAA compliance reports", "quantum-safe encryption",
-          "FTP uploads", "Active Directory group sync", "printing to network printers", "a plugin marketplace",
-          "real-time video streaming", "offline maps", "a Rust SDK", "SOC 2 audit logs", "machine translation")
 NOT_COVERED_ASKS = ("Does {product} support {topic}?", "How do I set up {topic} with {product}?",
                     "What does the documentation say about {topic}?", "Can {product} be used with {topic}?")
 SYSTEM = ("Answer questions about the documentation of {product}. Cite each section you use as [file#anchor] and "
           "quote it on a sources line: [file#anchor] \"quoted text\". If the documentation does not cover the "
           "question, say so.")
-# "A run is one execution of a job.": the verb is followed by what the term is, not by a participle
-DEFINITION = re.compile(r"^(?P<article>An?|The)\s+(?P<term>\*\*[^*]{2,40}\*\*|[a-z][\w -]{1,30}?)\s+(?:is|are|means)\s+"
-                        r"(?:a|an|the|one|either|any|what|how|when)\s")
-NAMED = re.compile(r"^(?P<term>`[^`]{2,40}`|[A-Z][\w.-]+(?: [A-Z][\w.-]+){0,2})\s+(?:is|are)\s+(?:a|an|the)\s+\S")
-TO_LEAD = re.compile(r"^To (?P<goal>[^:]{5,120}?)(?:, run)?:$")
-OPTION_HEADER = re.compile(r"^(option|parameter|setting|variable|key|flag|field|argument|name)s?$", re.I)
-DESCRIBED = re.compile(r"^(description|meaning|purpose|overrides|notes?|what\b.*|which\b.*)$", re.I)
-OPTION_ITEM = re.compile(r"^(?P<name>`[^`]{1,60}`|\*\*[^*]{1,60}\*\*)\s*[-:–—]\s*(?P<text>.{3,})$")
-ERROR = re.compile(r"\b[A-Z]{1,4}\d{2,4}:[^`\n]*|\b[\w.]*(?:Error|Exception)\b[^`\n]{0,80}")
-TROUBLE_HEADING = re.compile(r"\b(error|errors|fails?|failed|problem|cannot|can't|not working|stays?|stuck|locked|"
-                             r"timed out|denied|invalid|troubleshoot\w*)\b", re.I)
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"'])")
 
 
 class DocsDraft(BaseModel):
@@ -90,26 +70,19 @@ class DocsEvalRow(BaseModel):
     category: str = ""
 
 
-@dataclass(frozen=True)
-class Fact:
-    """Something a template question can be built from, and the sections it rests on."""
-
-    category: str
-    sections: tuple[str, ...]
-    data: tuple[Any, ...]
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
-
-
 def quotable(text: str) -> str:
     """The longest stretch of plain text without a double quote (quotes are delimited by them)."""
-    return max(check.plain(text).split('"'), key=len).strip()
+    return max(check.plain(text).split('"'), key=len).strip(" ,;:")
 
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _asked(term: str, article: str) -> str:
+    """A term as a question names it: "a run", "the scheduler", "AnyIO", "`--limit`"."""
+    plain_term = term.strip("*")
+    return f"{article.lower()} {plain_term}" if article else plain_term
 
 
 class DocsDomain(Domain):
@@ -126,7 +99,7 @@ class DocsDomain(Domain):
         ids = sorted(corpus.sections)
         holding = len(ids) >= MIN_SECTIONS_TO_HOLD_OUT
         self.held_out = {sid for sid in ids if holding and stable_fraction(sid) < HELD_OUT_SHARE}
-        facts = self._facts()
+        facts = find_facts(corpus)
         self.facts: dict[bool, dict[str, list[Fact]]] = {False: defaultdict(list), True: defaultdict(list)}
         for fact in facts:
             held = [sid in self.held_out for sid in fact.sections]
@@ -135,169 +108,108 @@ class DocsDomain(Domain):
             elif all(held) or not any(held):
                 self.facts[all(held) and bool(held)][fact.category].append(fact)
         self.categories = tuple(c for c in CATEGORIES if self.facts[False][c])
-        if not self.categories:
-            raise InputError(f"--docs {corpus.root}: found nothing to ask about in {len(ids)} section(s)")
-
-    # -- what the docs offer -------------------------------------------------------
-
-    def _facts(self) -> list[Fact]:
-        facts = []
-        by_parent: dict[tuple[str, tuple[str, ...]], list[Section]] = defaultdict(list)
-        names: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for section in self.corpus.sections.values():
-            by_parent[(section.file, section.path[:-1])].append(section)
-            definitions = []
-            previous: Block | None = None
-            for block in section.blocks:
-                facts += self._block_facts(section, block, previous, definitions)
-                previous = block
-            if len(definitions) >= 2:
-                for a, b in zip(definitions, definitions[1:]):
-                    if a[0].strip("*") != b[0].strip("*"):
-                        facts.append(Fact("conceptual", (section.id,), (a, b)))
-            said = [s for b in section.blocks if b.kind in ("paragraph", "note") for s in sentences(b.text)]
-            said += [item for b in section.blocks if b.kind in ("steps", "list") for (item,) in b.rows]
-            for name in dict.fromkeys(re.findall(r"`([^`\n]{3,40})`", section.text)):
-                sentence = next((s for s in said if f"`{name}`" in s and '"' not in s and len(s) <= 300), None)
-                if sentence:
-                    names[name].append((section.id, sentence))
-            if TROUBLE_HEADING.search(section.title):
-                lead = next((b for b in section.blocks if b.kind == "paragraph"), None)
-                if lead:
-                    facts.append(Fact("troubleshooting", (section.id,), ("heading", section.title, lead.text)))
-        for siblings in by_parent.values():
-            leads = [(s, sentences(b.text)[0]) for s in siblings for b in s.blocks[:1]
-                     if b.kind == "paragraph" and len(check.plain(sentences(b.text)[0])) > 30
-                     and '"' not in sentences(b.text)[0]]
-            for (a, lead_a), (b, lead_b) in zip(leads, leads[1:]):
-                if set(words(a.title)) & set(words(b.title)):  # "Server options" and "Worker options"
-                    facts.append(Fact("conceptual", (a.id, b.id), (a.title, lead_a, b.title, lead_b)))
-        for name, places in names.items():
-            pages = list(dict.fromkeys(places))
-            for (sid_a, first), (sid_b, second) in zip(pages, pages[1:4]):
-                if sid_a != sid_b:
-                    facts.append(Fact("synthesis", (sid_a, sid_b), (name, first, second)))
-        for topic in TOPICS:
-            facts.append(Fact(NOT_COVERED, (), (topic,)))
-        return facts
-
-    def _block_facts(self, section: Section, block: Block, previous: Block | None, definitions: list) -> list[Fact]:
-        facts = []
-        sid = (section.id,)
-        if block.kind in ("paragraph", "note"):
-            for sentence in sentences(block.text):
-                if '"' in sentence or len(sentence) > 300:
-                    continue
-                match = DEFINITION.match(sentence) or NAMED.match(sentence)
-                if match and match.groupdict().get("article") == "The" and not match.group("term").startswith("**") \
-                        and match.group("term").lower() not in section.title.lower():
-                    continue  # "The same file is ..." points back at an earlier sentence
-                if match:
-                    facts.append(Fact("factual", sid, (match.group("term"), match.groupdict().get("article"), sentence)))
-                    if DEFINITION.match(sentence):
-                        definitions.append((match.group("term"), match.group("article"), sentence))
-            for error in ERROR.findall(" ".join(re.findall(r"`([^`]+)`", block.text))):
-                facts.append(Fact("troubleshooting", sid, ("error", error.strip(), block.text)))
-        if block.kind == "note" and len(block.text) > 30:
-            facts.append(Fact("troubleshooting", sid, ("note", block.label or "note", block.text)))
-        lead = sentences(previous.text)[-1] if previous is not None and previous.kind == "paragraph" else ""
-        goal = TO_LEAD.match(lead)
-        if block.kind == "steps" and len(block.rows) >= 2:
-            facts.append(Fact("how_to", sid, (goal.group("goal") if goal else "", lead, [r[0] for r in block.rows])))
-        if block.kind == "code" and goal and len(block.text.splitlines()) <= 25:
-            facts.append(Fact("how_to", sid, (goal.group("goal"), lead, block.text, block.label)))
-        if block.kind == "table" and len(block.rows) >= 2 and len(block.rows[0]) >= 2:
-            header = block.rows[0]
-            for row in block.rows[1:]:
-                if len(row) == len(header) and row[0]:
-                    facts.append(Fact("configuration", sid, ("row", header, row)))
-        if block.kind == "list":
-            for (item,) in block.rows:
-                option = OPTION_ITEM.match(item)
-                if option:
-                    facts.append(Fact("configuration", sid, ("item", option.group("name"), item)))
-        return facts
+        covered = {c: len(self.facts[False][c]) for c in self.categories if c != NOT_COVERED}
+        if not covered:
+            raise InputError(f"--docs {corpus.root}: found nothing to ask about in {len(ids)} section(s): no definitions, "
+                             "procedures, option tables or lists, errors or notes")
+        # Each category's share follows what the docs offer for it; not-covered questions are a fixed sixth.
+        self.default_weights = {**covered, NOT_COVERED: sum(covered.values()) / 5}
 
     # -- the offline teacher --------------------------------------------------------
 
     def _draft(self, fact: Fact, rng: random.Random) -> dict[str, Any]:
-        kind = fact.category
+        """A question in a template whose grammar fits what the fact holds, and its extractive answer."""
         sid = fact.sections[0] if fact.sections else ""
-        if kind == "factual":
+        title = self.corpus.section(sid).title if sid else ""
+        form = fact.form
+        if form == "definition":
             term, article, sentence = fact.data
-            plain_term = term.strip("*")
-            asked = f"{article.lower()} {plain_term}" if article else plain_term
-            question = rng.choice(["What is {t}?", "What does the documentation say {t} is?", "Define {t}."]).format(t=asked)
-            return self._answer(question, sentence, [(sid, [sentence])])
-        if kind == "how_to":
-            goal, lead, body = fact.data[0], fact.data[1], fact.data[2]
-            title = self.corpus.section(sid).title
-            question = (rng.choice(["How do I {g}?", "What is the way to {g}?", "What are the steps to {g}?",
-                                    "I want to {g}. What do I do?"]).format(g=goal) if goal else
-                        rng.choice(["What steps does the documentation give for {t}?", "How do I go about {t}?",
-                                    "Walk me through {t}."]).format(t=_lower_first(title)))
-            if isinstance(body, list):
-                text = (lead + "\n" if goal else "") + "\n".join(f"{i}. {step}" for i, step in enumerate(body, 1))
-                return self._answer(question, text, [(sid, ([lead] if goal else []) + body[:5])])
-            return self._answer(question, f"{lead}\n\n```{fact.data[3]}\n{body}\n```", [(sid, [lead])])
-        if kind == "configuration":
-            if fact.data[0] == "item":
-                _, name, item = fact.data
-                question = rng.choice(["What is {n}?", "What does the documentation say about {n}?",
-                                       "Explain {n}."]).format(n=name)
-                return self._answer(question, item, [(sid, [item])])
-            _, header, row = fact.data
+            asked = _asked(term, article)
+            asks = (["What is {t}?", "What is meant by {t}?", "Define {t}."] if article else
+                    ["What is {t}?", "Tell me what {t} is."])
+            return self._answer(rng.choice(asks).format(t=asked), sentence, [(sid, [sentence])])
+        if form == "changelog":
+            version, entries = fact.data
+            question = rng.choice(["What changed in {p} {v}?", "What is new in version {v} of {p}?",
+                                   "What do the release notes of {p} {v} say?"]).format(p=self.product, v=version)
+            lines, grouped = [], False
+            for entry in entries:
+                lines.append(f"{'  ' if grouped and not entry.endswith(':') else ''}- {entry}")
+                grouped = grouped or entry.endswith(":")
+            return self._answer(question, f"In {version}:\n" + "\n".join(lines),
+                                [(sid, [e for e in entries if not e.endswith(":")][:4])])
+        if form == "steps":
+            goal, lead, steps = fact.data
+            question = (rng.choice(["How do I {g}?", "What are the steps to {g}?", "I want to {g}. What do I do?"])
+                        .format(g=goal) if goal else
+                        rng.choice(["What steps does the '{t}' section give?", "Walk me through '{t}'."]).format(t=title))
+            text = (lead + "\n" if goal else "") + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+            return self._answer(question, text, [(sid, ([lead] if goal else []) + steps[:5])])
+        if form == "code":
+            goal, lead, code, language, then = fact.data
+            question = rng.choice(["How do I {g}?", "How can I {g}?", "I want to {g}. What do I do?"]).format(g=goal)
+            text = "\n\n".join(f"{said}\n\n```{label}\n{block}\n```" for said, block, label in ((lead, code, language), *then))
+            return self._answer(question, text, [(sid, [lead] + [said for said, _, _ in then])])
+        if form == "item":
+            name, item = fact.data
+            question = rng.choice(["What is {n}?", "What does the documentation say about {n}?",
+                                   "Explain {n}."]).format(n=name.strip("*"))
+            return self._answer(question, item, [(sid, [item])])
+        if form == "row":
+            header, row = fact.data
             described = next((j for j, h in enumerate(header) if j and DESCRIBED.match(h.strip())), None)
             others = [j for j in range(1, len(row)) if j != described]
             if described is not None and (not others or rng.random() < 0.6):
                 asks = (["What does {n} do?", "What is {n} for?", "What is the {n} setting?", "Explain the {n} option."]
-                        if OPTION_HEADER.match(header[0].strip()) else ["What is {n}?", "What does {s} say about {n}?"])
-                question = rng.choice(asks).format(n=row[0], s=self.corpus.section(sid).title)
+                        if OPTION_HEADER.match(header[0].strip()) else ["What is {n}?", "What does '{s}' say about {n}?"])
+                question = rng.choice(asks).format(n=row[0], s=title)
                 default = next((j for j, h in enumerate(header) if h.strip().lower() == "default"), None)
                 text = f"{row[0]}: {row[described]}" + (f" The default is {row[default]}." if default is not None else "")
                 return self._answer(question, text, [(sid, [row[described]])])
             j = rng.choice(others)
             column = _lower_first(header[j])
-            question = rng.choice(["In {s}, what is the {c} for {r}?", "What {c} does {s} give for {r}?",
-                                   "According to {s}, what is the {c} for {r}?"]).format(
-                s=self.corpus.section(sid).title, c=column, r=row[0])
+            question = rng.choice(["In '{s}', what is the {c} for {r}?", "What {c} does '{s}' give for {r}?",
+                                   "According to '{s}', what is the {c} for {r}?"]).format(s=title, c=column, r=row[0])
             return self._answer(question, f"The {column} for {row[0]} is {row[j]}.", [(sid, [" | ".join(row)])])
-        if kind == "troubleshooting":
-            form = fact.data[0]
-            if form == "note":
-                _, label, text = fact.data
-                title = _lower_first(self.corpus.section(sid).title)
-                question = rng.choice(["What does the documentation warn about {t}?", "What is the caveat in {t}?"]
-                                      if label in ("warning", "caution", "danger") else
-                                      ["Is there a note about {t}?", "What should I keep in mind about {t}?"]).format(t=title)
-                return self._answer(question, text, [(sid, sentences(text)[:2])])
-            _, said, text = fact.data
-            question = rng.choice(["I get `{s}`. What does it mean and how do I fix it?", "What causes `{s}`?",
-                                   "How do I fix `{s}`?"] if form == "error" else
-                                  ["What should I do when {l}?", "How do I troubleshoot this: {l}?",
-                                   "Help: {l}. What now?"]).format(s=said, l=_lower_first(said))
+        if form == "error":
+            error, said = fact.data
+            question = rng.choice(["What causes `{e}`?", "When do I get `{e}`?", "Why would I see `{e}`?"]).format(e=error)
+            return self._answer(question, " ".join(said), [(sid, said)])
+        if form == "heading":
+            heading, said, is_clause = fact.data
+            topic = re.sub(r"^troubleshooting\s+", "", heading, flags=re.I)
+            asks = (["I get {h}. What should I do?", "How do I fix {h}?"] if heading[:1] in "\"'`" else
+                    ["What should I do when {l}?", "What does the documentation suggest when {l}?"] if is_clause else
+                    ["How do I troubleshoot {l}?", "What does the documentation say about {l}?"]
+                    if topic != heading else ["How do I fix '{h}'?", "What does the documentation say about '{h}'?"])
+            question = rng.choice(asks).format(l=_lower_first(topic), h=heading)
             section = self.corpus.section(sid)
             fix = "\n".join(f"{i}. {step}" for block in section.blocks if block.kind == "steps"
                             for i, (step,) in enumerate(block.rows, 1))
-            chosen = sentences(text)[:2]
-            return self._answer(question, " ".join(chosen) + (f"\n{fix}" if fix else ""), [(sid, chosen)])
-        if kind == "conceptual":
-            if len(fact.sections) == 1:
-                (term_a, article_a, def_a), (term_b, article_b, def_b) = fact.data
-                a, b = f"{article_a.lower()} {term_a.strip('*')}", f"{article_b.lower()} {term_b.strip('*')}"
-                question = rng.choice(["What is the difference between {a} and {b}?", "How does {a} differ from {b}?",
-                                       "Compare {a} with {b}."]).format(a=a, b=b)
-                return self._answer(question, f"{def_a}\n{def_b}", [(sid, [def_a, def_b])])
+            return self._answer(question, " ".join(said) + (f"\n{fix}" if fix else ""), [(sid, said)])
+        if form == "note":
+            label, text = fact.data
+            question = rng.choice(["What does the '{t}' section warn about?", "What is the caveat in '{t}'?"]
+                                  if label in ("warning", "caution", "danger") else
+                                  ["What does the note in '{t}' say?", "What should I keep in mind about '{t}'?"]
+                                  ).format(t=title)
+            return self._answer(question, text, [(sid, sentences(text)[:2])])
+        if form == "pair":
+            (term_a, article_a, def_a), (term_b, article_b, def_b) = fact.data
+            a, b = _asked(term_a, article_a), _asked(term_b, article_b)
+            question = rng.choice(["What is the difference between {a} and {b}?", "How does {a} differ from {b}?",
+                                   "Compare {a} with {b}."]).format(a=a, b=b)
+            return self._answer(question, f"{def_a}\n{def_b}", [(sid, [def_a, def_b])])
+        if form == "siblings":
             title_a, lead_a, title_b, lead_b = fact.data
             question = rng.choice(["How do '{a}' and '{b}' differ?", "What is the difference between '{a}' and '{b}'?",
                                    "Compare '{a}' with '{b}'."]).format(a=title_a, b=title_b)
             return self._answer(question, f"{title_a}: {lead_a}\n{title_b}: {lead_b}",
                                 [(fact.sections[0], [lead_a]), (fact.sections[1], [lead_b])])
-        if kind == "synthesis":
+        if form == "mention":
             name, first, second = fact.data
             question = rng.choice(["What does the documentation say about `{n}`?", "Where is `{n}` mentioned, and what "
-                                   "do those pages say?", "Summarise what the docs say about `{n}`.",
-                                   "What do I need to know about `{n}`?"]).format(n=name)
+                                   "do those pages say?", "Summarise what the docs say about `{n}`."]).format(n=name)
             return self._answer(question, f"{first}\n{second}", [(fact.sections[0], [first]), (fact.sections[1], [second])])
         topic = fact.data[0]
         question = rng.choice(NOT_COVERED_ASKS).format(product=self.product, topic=topic)
@@ -380,8 +292,14 @@ class DocsDomain(Domain):
     def verify(self, example: Example) -> list[Check]:
         question, answer = example.payload["instruction"], example.payload["output"]
         if example.category == NOT_COVERED:
-            return check.check_not_covered(self.corpus, question, answer)
-        return check.check_covered_answer(self.corpus, answer)
+            return [check.check_question(question)] + check.check_not_covered(self.corpus, question, answer)
+        cited = "\n".join(s.text for sid in check.parse_answer(answer).citations if (s := self.corpus.section(sid)))
+        return [check.check_question(question, cited)] + check.check_covered_answer(self.corpus, answer)
+
+    def duplicate_key(self, example: Example) -> str:
+        """Questions about one thing in one section, answered alike, are one example however they are phrased."""
+        body = check.plain(check.parse_answer(example.payload["output"]).body).lower()
+        return content_hash([example.category, sorted(check.parse_answer(example.payload["output"]).citations), body])
 
     # -- evaluation ---------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ answer cites, and the student's answers are graded on citations, quotes,
 overlap and refusals."""
 
 import json
+import random
+import re
 
 import pytest
 
@@ -100,17 +102,48 @@ def test_generate_on_a_single_markdown_file(tmp_path):
     assert "accepted" in result.stdout and "category not_covered" in result.stdout
 
 
-@pytest.mark.skipif(not (REPO.parent / "shared" / "data" / "docs" / "httpx").is_dir(),
-                    reason="the HTTPX docs are not beside this checkout")
-def test_templates_verify_on_the_real_httpx_documentation():
-    httpx = DocsDomain(load_docs(REPO.parent / "shared" / "data" / "docs" / "httpx"))
-    assert httpx.categories == tuple(CATEGORIES) and httpx.product == "HTTPX"
-    for category in httpx.categories:
+REAL_DOCS = {"httpx": REPO.parent / "shared" / "data" / "docs" / "httpx",
+             "more-itertools": REPO.parent / "shared" / "data" / "repos" / "more-itertools" / "docs"}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_DOCS))
+def test_templates_on_real_documentation_verify_and_ask_well_formed_questions(name):
+    """HTTPX (MkDocs Markdown) and more-itertools (Sphinx reST, a changelog, autodoc and a missing include)."""
+    if not REAL_DOCS[name].is_dir():
+        pytest.skip(f"the {name} docs are not beside this checkout")
+    real = DocsDomain(load_docs(REAL_DOCS[name]))
+    assert real.product == {"httpx": "HTTPX", "more-itertools": "more-itertools"}[name]
+    assert {"factual", "how_to", NOT_COVERED} <= set(real.categories)
+    for category in real.categories:
         accepted = 0
         for slot in range(30):
             task = Task(slot, category, f"h:{slot}")
-            accepted += all(c.passed for c in httpx.verify(httpx.to_example(task, httpx.template_draft(task, 0))))
+            example = real.to_example(task, real.template_draft(task, 0))
+            checks = real.verify(example)
+            assert next(c for c in checks if c.name == "question_well_formed").passed, example.payload["instruction"]
+            assert not re.search(r"--8<--|\{\*|\.\. (?:literal)?include::|:func:`", example.payload["output"])
+            accepted += all(c.passed for c in checks)
         assert accepted >= 28, f"{category}: {accepted}/30"
+
+
+def test_near_paraphrases_of_one_question_are_one_example(tmp_path):
+    """Two phrasings of a question about one section, answered alike, share a
+    duplicate key: through the graph, only the first is accepted."""
+    domain = DocsDomain(load_docs(DOCS))
+    fact, _ = domain._pick("how_to", "p", held_out=False)
+    drafts = {domain._draft(fact, random.Random(seed))["question"]: domain._draft(fact, random.Random(seed))
+              for seed in range(20)}
+    examples = [domain.to_example(Task(0, "how_to", ""), d) for d in drafts.values()]
+    assert len(examples) >= 2 and len({e.id for e in examples}) == len(examples)
+    assert len({domain.duplicate_key(e) for e in examples}) == 1
+    ws = tmp_path / "ws"
+    result = run_cli("generate", "--domain", "docs", "--count", "80", "--workspace", str(ws))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    exported = tmp_path / "accepted.jsonl"
+    assert run_cli("export", str(ws), "--out", str(exported)).returncode == 0
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    keys = [(r["category"], tuple(r["sections"]), r["output"]) for r in rows]
+    assert rows and len(keys) == len(set(keys))
 
 
 def test_a_hosted_teachers_bad_answers_are_rejected_with_their_reasons(scripted_server, tmp_path):
@@ -118,7 +151,7 @@ def test_a_hosted_teachers_bad_answers_are_rejected_with_their_reasons(scripted_
     `audit` lists each with the check that caught it."""
     ws = tmp_path / "ws"
     result = run_cli("generate", "--domain", "docs", "--teacher", f"openai:scripted@{scripted_server.base_url}",
-                     "--count", "16", "--max-attempts", "1", "--workspace", str(ws))
+                     "--count", "30", "--max-attempts", "1", "--workspace", str(ws))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     audit = run_cli("audit", str(ws), "--limit", "50")
     for reason in ("quote_not_in_section", "unknown_section", "ungrounded_token", "answered_not_covered"):

@@ -145,3 +145,84 @@ def test_quotes_compare_after_whitespace_and_markdown_normalisation(corpus):
     assert not reasons(check.check_covered_answer(corpus, answer))
     assert check.plain("Use `storage.path` and **bold** [a link](x.md), it’s fine") == \
         "Use storage.path and bold a link, it's fine"
+
+
+def test_ill_formed_questions_are_rejected_and_well_formed_ones_pass():
+    """The questions a user found in accepted data, and what they should have been."""
+    cited = ("AnyIO is an asynchronous networking library. A job is a unit of work; a run is one execution of a job. "
+             "`.iter_raw()` streams the raw bytes.")
+    for bad in ("Define They.", "What is Here?", "What does the documentation say This is?",
+                "What are the steps to call them like?", "What should I do when standard Error?",
+                "Does  support Excel exports?", "How do I include URL query parameters, use the `params` keyword?",
+                "How do I run the documentation site locally (useful for previewing changes), use?",
+                "What is the scheduler?"):
+        result = check.check_question(bad, cited)
+        assert not result.passed and result.reason == "ill_formed_question", bad
+    for good in ("What is AnyIO?", "What is the difference between a job and a run?", "Define a job.",
+                 "How do I include URL query parameters in the request?", "What is `.iter_raw()`?",
+                 "What should I do when the handshake operation times out?", "What does the 'Proxies' section warn about?",
+                 "What is new in version 2.0 of HTTPX?", "I want to run the tests. What do I do?"):
+        assert check.check_question(good, cited).passed, good
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_mkdocs_includes_are_resolved_or_left_out_and_the_title_comes_from_the_config(tmp_path):
+    project = tmp_path / "typer"
+    write(project / "mkdocs.yml", "site_name: Typer\ntheme:\n  name: material\n")
+    write(project / "docs_src" / "users" / "add.py", "import typer\n\n\ndef add(name: str):\n    print(f'Adding {name}')\n")
+    write(project / "docs" / "snippets" / "note.md", "Every command gets `--help` for free.\n")
+    write(project / "docs" / "index.md", "# ![](img/logo.png)\n\nTyper builds command-line apps.\n")
+    write(project / "docs" / "commands.md",
+          "# One file per command\n\nTo add a user, write a function:\n\n{* docs_src/users/add.py *}\n\n"
+          "{* docs_src/users/missing.py hl[3] *}\n\n--8<-- \"snippets/note.md\"\n\n--8<-- \"snippets/gone.md\"\n\n"
+          "```python\n--8<-- \"docs_src/users/add.py\"\n```\n")
+    corpus = load_docs(project / "docs")
+    section = corpus.section("commands.md#one-file-per-command")
+    assert [b.kind for b in section.blocks] == ["paragraph", "code", "paragraph", "code"]
+    assert section.blocks[1].label == "python" and "def add(name: str):" in section.blocks[1].text
+    assert "Every command gets `--help` for free." in section.text
+    assert "missing.py" not in section.text and "gone.md" not in section.text and "--8<--" not in section.text
+    assert corpus.title == "Typer"  # from mkdocs.yml: the first heading is only an image
+    assert load_docs(project / "docs", title="Typer CLI").title == "Typer CLI"
+    (project / "mkdocs.yml").unlink()
+    write(project / "pyproject.toml", "[build-system]\nrequires = []\n\n[project]\nname = \"typer-slim\"\n")
+    assert load_docs(project / "docs").title == "typer-slim"
+    (project / "pyproject.toml").unlink()
+    assert load_docs(project / "docs").title == "typer"  # the folder holding docs/
+
+
+def test_sphinx_includes_and_roles_are_resolved_or_left_out(tmp_path):
+    docs = tmp_path / "mylib" / "docs"
+    write(docs / "conf.py", "project = 'mylib'\nextensions = ['sphinx.ext.autodoc']\n")
+    write(docs / "examples" / "demo.py", "line one\nline two\nline three\n")
+    write(docs / "shared.rst", "Shared text about :func:`mylib.chunked` and :ref:`the guide <guide>`.\n")
+    write(docs / "index.rst", ".. include:: ./_build/README.pprst\n")
+    write(docs / "usage.rst", "Usage\n=====\n\nCall :func:`~mylib.tools.chunked` to split.\n\n"
+                              ".. literalinclude:: examples/demo.py\n   :lines: 2-3\n\n"
+                              ".. literalinclude:: examples/missing.py\n\n.. include:: shared.rst\n\n"
+                              ".. autofunction:: chunked\n")
+    corpus = load_docs(docs)
+    usage = corpus.section("usage.rst#usage")
+    assert usage.blocks[0].text == "Call `chunked` to split."
+    assert [b.kind for b in usage.blocks] == ["paragraph", "code", "paragraph"]
+    assert usage.blocks[1].text == "line two\nline three" and usage.blocks[1].label == "python"
+    assert usage.blocks[2].text == "Shared text about `mylib.chunked` and the guide."
+    assert "autofunction" not in usage.text and "missing.py" not in usage.text
+    assert any("index.rst" in p for p in corpus.problems)  # it only includes a file that is not there
+    assert corpus.title == "mylib"
+
+
+def test_nested_bullets_are_items_of_their_own(tmp_path):
+    md = write(tmp_path / "docs" / "changes.md", "# Changes\n\n## 2.0.0\n\n* Fixes:\n    * `chunked` handles empty input\n"
+                                                 "    * `peek` no longer hangs\n* New: `spy`\n")
+    write(tmp_path / "docs" / "changes.rst", "Changes\n=======\n\n2.0.0\n-----\n\n* Fixes:\n\n  * ``chunked`` handles "
+                                            "empty input\n  * :func:`peek` no longer hangs\n\n* New: ``spy``\n")
+    corpus = load_docs(md.parent)
+    for file in ("changes.md", "changes.rst"):
+        rows = [r[0] for b in corpus.section(f"{file}#200").blocks for r in b.rows]
+        assert rows == ["Fixes:", "`chunked` handles empty input", "`peek` no longer hangs", "New: `spy`"], file
