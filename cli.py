@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agents.cli import (Bars, CriticOption, DomainOption, EventsOption, SeedOption, TeacherOption, WorkspaceOption,
-                        domain_choice, generate, probe_teachers, with_domain_sources)
+                        domain_choice, generate, probe_teachers, read_eval_file, report_skipped, with_domain_sources)
 from agents.domains import DOMAINS, load_domain
 from forge.cli import audit, console, export, input_errors, serve, verdict
 from forge.errors import InputError
@@ -22,6 +22,7 @@ from forge.jobs import EventLog
 from loop import SPLITS, CycleConfig, CycleEvent, ImprovementCycle, run_cycle
 from sandbox.cli import app as sandbox_app
 from trainer.cli import export_gguf
+from trainer.presets import preset_names
 
 GROUNDING = Path(__file__).resolve().parent / "data" / "general" / "english.jsonl"
 
@@ -92,7 +93,7 @@ def run(
     domain: DomainOption = None,
     teacher: TeacherOption = "template",
     critic: CriticOption = None,
-    student: Annotated[str, typer.Option(help="Student preset: tiny, qwen_0_5b, qwen_1_5b, phi3_mini, tinyllama_1b.")] = "tiny",
+    student: Annotated[str, typer.Option(help=f"Student preset: {preset_names()}.")] = "tiny",
     student_model: Annotated[Optional[str], typer.Option(help="Local path (or hub id) of the preset's weights.")] = None,
     rounds: Annotated[int, typer.Option(min=1, help="Improvement rounds (generate -> train -> evaluate).")] = 3,
     count: Annotated[int, typer.Option(min=1, help="Example slots generated per round.")] = 300,
@@ -112,6 +113,8 @@ def run(
                                                         "the domain's, see `eval --help`): scored for the untrained "
                                                         "student and every round, kept out of training, never fed back.",
                                                         show_default=False)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="A row of an --eval file whose reference fails (does not run, "
+                                                          "cites what does not exist) is an error instead of skipped.")] = False,
     estimate_memory: Annotated[bool, typer.Option("--estimate-memory", help="Print what the student preset needs to train, and exit.")] = False,
     events: EventsOption = None,
     sources: dict[str, Optional[str]] | None = None,
@@ -147,14 +150,16 @@ def run(
             generation = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher,
                                           count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed,
                                           revision=opened.revision)
-            for path in evals or []:
-                opened.load_eval(path)  # a bad file stops the run before anything is written
+            # a bad file stops the run before anything is written
+            loaded_evals = [read_eval_file(opened, path, strict=strict) for path in evals or []]
             config = CycleConfig(generation=generation, student=student, student_model=student_model, rounds=rounds,
                                  heldout=heldout if heldout is not None else opened.heldout_size(count),
                                  grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
                                  patience=patience, evals=tuple(str(p.resolve()) for p in evals or []))
             asyncio.run(probe_teachers(opened, generation.teacher, generation.critic, ws.cache_path, concurrency))
             ws.create()
+            for loaded in loaded_evals:
+                report_skipped(loaded, ws.evals)
             printer, log = CyclePrinter(), EventLog(events) if events else None
 
             def on_event(event: CycleEvent) -> None:
@@ -186,7 +191,7 @@ def evaluate(
                                               "`chat import` format; a config domain {instruction, output, category?}.",
                                               show_default=False)],
     domain: DomainOption = None,
-    student: Annotated[Optional[str], typer.Option(help="Score a preset's base model, untrained (e.g. smollm2_135m).",
+    student: Annotated[Optional[str], typer.Option(help=f"Score a preset's base model, untrained: {preset_names()}.",
                                                    show_default=False)] = None,
     student_model: Annotated[Optional[str], typer.Option(help="Local path (or hub id) of the preset's weights.")] = None,
     student_dir: Annotated[Optional[Path], typer.Option(help="Score a trained student folder (a run's round_<n>/student).",
@@ -195,11 +200,18 @@ def evaluate(
                                                  show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Score only the first N items of each file.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write every item's answer and verdict here (JSONL).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="A row whose reference fails (does not run on the graph, fails "
+                                                          "its own tests, cites what does not exist) is an error instead "
+                                                          "of skipped.")] = False,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
     """Score a model on your own evaluation files, per category, with the domain's verifier.
 
     Give exactly one model: --student (a preset's base), --student-dir (a trained student) or --gguf (an export).
+
+    Files as published are welcome: fields the format does not use are ignored (and named), a category may be
+    called type or task_type, and a row whose reference fails is skipped and listed in NAME.skipped.jsonl
+    (beside --out, else in the current folder); --strict makes such rows an error.
 
     Examples:
 
@@ -234,7 +246,10 @@ def evaluate(
         name, resolved = domain_choice(domain, sources or {})
         opened = load_domain(name, resolved)
         try:
-            files = {path: opened.load_eval(path)[:limit] for path in evals}
+            loaded = [read_eval_file(opened, path, strict=strict, limit=limit) for path in evals]
+            for each in loaded:  # beside --out, else here
+                report_skipped(each, out.resolve().parent if out else Path.cwd())
+            files = {each.path: each.items for each in loaded}
             bars = Bars()
             results = {}
             for path, items in files.items():

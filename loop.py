@@ -147,7 +147,7 @@ class ImprovementCycle:
             items = list(store.accepted_examples())
             store.close()
         splits = dict(zip(SPLITS, split_feedback_test(items)))
-        splits.update({label: self.domain.load_eval(Path(path)) for label, path in eval_labels(self.config.evals).items()})
+        splits.update({label: self.domain.load_eval(Path(path)).items for label, path in eval_labels(self.config.evals).items()})
         for split, chosen in splits.items():
             self.run.heldout(split).write_text("".join(json.dumps(e.to_dict()) + "\n" for e in chosen))
         self.emit("heldout", 0, **{split: len(chosen) for split, chosen in splits.items()})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
@@ -17,8 +18,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from agents.domains import DEFAULT_DOMAIN, DOMAINS, all_sources, choose_domain, load_domain, resolve_sources
-from agents.domains.base import Domain
+from agents.domains.base import Domain, EvalFile
 from forge.cli import console, input_errors
+from forge.errors import InputError
 from forge.jobs import EventLog
 
 DomainOption = Annotated[Optional[str], typer.Option(
@@ -102,6 +104,38 @@ def print_generation_summary(summary: dict, workspace: Path, run_id: str, done: 
     table.add_row("workspace", str(workspace))
     console.print(table)
     console.print(f"audit rejections: python loop.py audit {workspace}\nexport accepted: python loop.py export {workspace} --format jsonl")
+
+
+def read_eval_file(domain: Domain, path: Path, *, strict: bool, limit: int | None = None) -> EvalFile:
+    """A user's evaluation file, read by the domain. Fields its format does not
+    use are named once; rows whose reference fails are skipped, or, with
+    --strict, an InputError listing them. A file with nothing left to score is one too."""
+    loaded = domain.load_eval(path, limit)
+    if loaded.ignored_fields:
+        console.print(f"[yellow]{escape(str(path))}[/]: ignored field(s) {escape(', '.join(loaded.ignored_fields))}: "
+                      f"not part of the {domain.name} evaluation format", highlight=False)
+    if loaded.skipped and strict:
+        shown = "\n  ".join(f"{where}: {why}" for where, why in loaded.skipped[:20])
+        raise InputError(f"{path}: {loaded.summary} (--strict makes this an error):\n  {shown}"
+                         + (f"\n  ... and {len(loaded.skipped) - 20} more" if len(loaded.skipped) > 20 else "")
+                         + "\nFix or remove those rows, or drop --strict to score the others.")
+    if not loaded.items:
+        raise InputError(f"{path}: no item left to score: {loaded.summary}" + (
+            f" ({loaded.skipped[0][0]}: {loaded.skipped[0][1]})" if loaded.skipped else ""))
+    return loaded
+
+
+def report_skipped(loaded: EvalFile, folder: Path) -> None:
+    """List the skipped rows of an evaluation file in FOLDER/<name>.skipped.jsonl, and say so."""
+    if not loaded.skipped:
+        return
+    from forge.export import replace_atomically
+
+    folder.mkdir(parents=True, exist_ok=True)
+    listing = folder / f"{loaded.path.stem}.skipped.jsonl"
+    text = "".join(json.dumps({"where": where, "reason": why}, ensure_ascii=False) + "\n" for where, why in loaded.skipped)
+    replace_atomically(listing, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    console.print(f"[yellow]{escape(loaded.summary)}: skipped[/], see {escape(str(listing))}", highlight=False)
 
 
 async def probe_teachers(domain: Domain, teacher: str, critic: str, cache_path: Path, concurrency: int,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from forge.errors import InputError
+from forge.rows import CATEGORY_NAMES
 
 FORMATS = ("sharegpt", "openai", "csv")
 SPEAKERS = {"human": "user", "user": "user", "customer": "user", "client": "user", "prompter": "user",
@@ -141,7 +142,8 @@ def read_json(path: Path, layout: JsonLayout) -> Read:
         if problem:
             read.bad.append(BadRecord(where, problem))
         else:
-            read.records.append(Record(where, messages, str(row.get("id", "")), str(row.get("category", ""))))
+            category = next((row[k] for k in ("category", *CATEGORY_NAMES) if isinstance(row.get(k), str)), "")
+            read.records.append(Record(where, messages, str(row.get("id", "")), category))
     return read
 
 

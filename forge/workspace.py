@@ -6,6 +6,7 @@ place that knows where everything in it lives:
     cycle_checkpoints.sqlite  the improvement cycle's LangGraph checkpoints
     exports/                  `export` output
     imports/                  conversations brought in by `chat import`, cleaned, and their reports
+    evals/                    the rows of --eval files that were skipped (their reference fails), with why
     runs/<run id>/            one improvement cycle (see RunFolder)
 """
 
@@ -38,6 +39,10 @@ class Workspace:
     @property
     def imports(self) -> Path:
         return self.root / "imports"
+
+    @property
+    def evals(self) -> Path:
+        return self.root / "evals"
 
     @property
     def cycle_checkpoints_path(self) -> Path:

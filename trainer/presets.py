@@ -79,6 +79,12 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def preset_names() -> str:
+    """Every preset by name, saying which ships with DomainForge and which is built for each run (for --help)."""
+    return ", ".join(f"{name} (shipped)" if p.model.startswith("shipped:") else f"{name} (built for each run)"
+                     if p.is_tiny else name for name, p in PRESETS.items())
+
+
 def load_preset(name: str, model_override: str | None = None) -> Preset:
     if name not in PRESETS:
         raise InputError(f"unknown student preset {name!r}: choose one of {', '.join(PRESETS)}")

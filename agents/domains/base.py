@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -86,6 +86,27 @@ class Source:
         if self.kind == "choice" and value not in self.choices:
             raise InputError(f"{self.option} {value!r} is not valid: choose {self.expects}")
         return str(Path(value).expanduser().resolve()) if self.kind == "path" else value
+
+
+@dataclass
+class EvalFile:
+    """A user's evaluation file as a domain read it: the items to score, the
+    rows whose reference fails (they cannot be scored, so they are skipped),
+    and the fields the format does not use."""
+
+    path: Path
+    items: list[Example]
+    rows: int
+    """Rows the file holds, skipped ones included."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(file:line, why) for each row whose reference fails."""
+    failing: str = "fail their own check"
+    """What a skipped reference does, for the summary: "do not run on kglite"."""
+    ignored_fields: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        return f"{len(self.skipped)} of {self.rows} references {self.failing}"
 
 
 class Domain(Protocol):
@@ -166,9 +187,11 @@ class Domain(Protocol):
         cycle generates them with the template teacher."""
         return None
 
-    def load_eval(self, path: Path) -> list[Example]:
-        """A user's evaluation file (`--eval`) as held-out items that `score_answer`
-        scores. InputError names the line and field of every bad row."""
+    def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
+        """A user's evaluation file (`--eval`; its first `limit` rows) as held-out
+        items that `score_answer` scores. A row whose reference fails (does not
+        run, cites what does not exist) is skipped and said why; InputError names
+        the line and field of every row not in the format."""
         raise InputError(f"domain {self.name} reads no evaluation files")
 
     def heldout_size(self, count: int) -> int:

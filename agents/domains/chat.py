@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Domain, Task, with_steering
+from agents.domains.base import Domain, EvalFile, Task, with_steering
 from evaluators import chat as check
 from evaluators.chat_formats import read_conversations
 from evaluators.chat_import import repair_turns, scrub_turns
@@ -373,27 +373,28 @@ class ChatDomain(Domain):
                     items.setdefault(example.id, example)
         return list(items.values())
 
-    def load_eval(self, path: Path) -> list[Example]:
+    def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
         """Conversations in any import format (sharegpt, openai, csv: by the
         file's suffix and first record), scrubbed and repaired; the student
-        writes each one's last assistant turn. An OpenAI-format row may carry a
-        `category`."""
+        writes each one's last assistant turn. A row may carry a `category`
+        (or `type`). A record that cannot be read, or has no answer to a user
+        turn to score, is skipped."""
         format = "csv" if path.suffix.lower() == ".csv" else \
             "sharegpt" if '"conversations"' in path.read_text(encoding="utf-8", errors="replace")[:4000] else "openai"
         read = read_conversations(path, format)
-        if read.bad:
-            raise InputError(f"{len(read.bad)} problem(s) in {path}:\n  "
-                             + "\n  ".join(f"{b.where}: {b.reason}" for b in read.bad[:20]))
-        items = []
-        for record in read.records:
+        loaded = EvalFile(path, [], 0, failing="cannot be read or end without an answer to score")
+        loaded.skipped += [(bad.where, bad.reason) for bad in read.bad]
+        for record in read.records[:limit]:
             messages, _, problem = repair_turns(scrub_turns(record.messages)[0])
             if problem:
-                raise InputError(f"{record.where}: {problem[1]}: an evaluation conversation needs a user turn and the "
-                                 "assistant's answer to it")
+                loaded.skipped.append((record.where, f"{problem[1]}: an evaluation conversation needs a user turn and "
+                                                     "the assistant's answer to it"))
+                continue
             category = record.category if record.category in CATEGORIES else IMPORTED
-            items.append(Example(self.name, category, "messages", {"messages": self._with_system(messages)},
-                                 {"source": record.where}))
-        return items
+            loaded.items.append(Example(self.name, category, "messages", {"messages": self._with_system(messages)},
+                                        {"source": record.where}))
+        loaded.rows = len(loaded.items) + len(loaded.skipped)
+        return loaded
 
     def _grade(self, example: Example, answer: str) -> tuple[dict[str, float], list[Check]]:
         reference = example.payload["messages"][-1]["content"]

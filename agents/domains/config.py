@@ -17,10 +17,9 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Critique, Domain, Task, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
 from agents.domains.config_file import JudgeCheck, LoadedDomain, Seed
 from evaluators import config as checks
-from forge.errors import InputError
 from forge.export import example_row
 from forge.records import Check, Example
 from forge.rows import read_rows
@@ -187,14 +186,24 @@ class ConfigDomain(Domain):
         return [self._example(row.category or self.categories[0], row.instruction, row.input, row.output)
                 for row in self.loaded.heldout]
 
-    def load_eval(self, path: Path) -> list[Example]:
-        """{instruction, input?, output, category?} rows, like the file's own held-out set."""
-        rows = read_rows(path, Seed, "{instruction, output, input?, category?}")
-        unknown = [f"{path}:{line}: category: {row.category!r} is not one of {', '.join(self.categories)}"
-                   for line, row in rows if row.category is not None and row.category not in self.categories]
-        if unknown:
-            raise InputError(f"{len(unknown)} problem(s) in {path}:\n  " + "\n  ".join(unknown[:20]))
-        return [self._example(row.category or self.categories[0], row.instruction, row.input, row.output) for _, row in rows]
+    def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
+        """{instruction, input?, output, category?} rows, like the file's own held-out set. A row
+        of a category the domain lacks, or whose reference answer fails the domain's own
+        scoring, is skipped (a judge's scoring is not tried on references: a call per row)."""
+        read = read_rows(path, Seed, "{instruction, output, input?, category?}")
+        loaded = EvalFile(path, [], 0, failing="are not of this domain or fail its scoring", ignored_fields=read.ignored)
+        for line, row in read.rows[:limit]:
+            loaded.rows += 1
+            if row.category is not None and row.category not in self.categories:
+                loaded.skipped.append((f"{path}:{line}", f"category {row.category!r} is not one of "
+                                                         f"{', '.join(self.categories)}"))
+                continue
+            item = self._example(row.category or self.categories[0], row.instruction, row.input, row.output)
+            if self.spec.evaluation.scoring.type != "judge" and not (scored := self.score_answer(item, row.output)).passed:
+                loaded.skipped.append((f"{path}:{line}", f"the reference answer fails the scoring: {scored.detail[:200]}"))
+                continue
+            loaded.items.append(item)
+        return loaded
 
     def heldout_size(self, count: int) -> int:
         share = self.spec.evaluation.share

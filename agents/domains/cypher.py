@@ -14,10 +14,9 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Domain, Task, with_steering
+from agents.domains.base import Domain, EvalFile, Task, with_steering
 from evaluators.cypher import execution_match, schema_names, verify_cypher_example
 from evaluators.graphdb import GraphBackend, strip_strings
-from forge.errors import InputError
 from forge.records import Check, Example
 from forge.rows import read_rows
 
@@ -507,17 +506,18 @@ class CypherDomain(Domain):
     def close(self) -> None:
         self.graph.close()
 
-    def load_eval(self, path: Path) -> list[Example]:
-        """{question, cypher, category?} rows; every reference query must run on the graph."""
-        items, problems = [], []
-        for line, row in read_rows(path, CypherEvalRow, "{question, cypher, category?}"):
+    def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
+        """{question, cypher, category?} rows; a reference query that does not run on the graph is skipped."""
+        read = read_rows(path, CypherEvalRow, "{question, cypher, category?}")
+        loaded = EvalFile(path, [], 0, failing=f"do not run on {self.graph.name}", ignored_fields=read.ignored)
+        for line, row in read.rows[:limit]:
+            loaded.rows += 1
             result = self.graph.run(row.cypher)
             if not result.ok:
-                problems.append(f"{path}:{line}: cypher: the reference query fails on {self.graph.name}: {result.error[:200]}")
-            items.append(self.to_example(Task(line, row.category, ""), {"question": row.question, "cypher": row.cypher}))
-        if problems:
-            raise InputError(f"{len(problems)} problem(s) in {path}:\n  " + "\n  ".join(problems[:20]))
-        return items
+                loaded.skipped.append((f"{path}:{line}", f"the reference query fails: {result.error[:200]}"))
+                continue
+            loaded.items.append(self.to_example(Task(line, row.category, ""), {"question": row.question, "cypher": row.cypher}))
+        return loaded
 
     def score_answer(self, example: Example, answer: str) -> Check:
         """Execution accuracy of a student's answer against the reference query."""

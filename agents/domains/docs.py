@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Domain, Task, with_steering
+from agents.domains.base import Domain, EvalFile, Task, with_steering
 from agents.domains.docs_facts import DESCRIBED, OPTION_HEADER, Fact, find_facts, sentences
 from evaluators import docs as check
 from evaluators.docs_corpus import DocsCorpus, words
@@ -320,20 +320,22 @@ class DocsDomain(Domain):
                     items.setdefault(example.payload["instruction"], example)
         return list(items.values())
 
-    def load_eval(self, path: Path) -> list[Example]:
+    def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
         """{question, sections, answer?, category?} rows; `sections` are the ids a
-        right answer cites, empty for a question the docs do not answer."""
-        items, problems = [], []
-        for line, row in read_rows(path, DocsEvalRow, "{question, sections, answer?, category?}"):
+        right answer cites, empty for a question the docs do not answer. A row
+        citing a section the docs do not have is skipped."""
+        read = read_rows(path, DocsEvalRow, "{question, sections, answer?, category?}")
+        loaded = EvalFile(path, [], 0, failing="cite sections not in the docs", ignored_fields=read.ignored)
+        for line, row in read.rows[:limit]:
+            loaded.rows += 1
             missing = [sid for sid in row.sections if self.corpus.section(sid) is None]
             if missing:
-                problems.append(f"{path}:{line}: sections: {', '.join(missing)} not in the docs (ids look like "
-                                f"{next(iter(self.corpus.sections))})")
+                loaded.skipped.append((f"{path}:{line}", f"sections {', '.join(missing)} are not in the docs (ids look "
+                                                         f"like {next(iter(self.corpus.sections))})"))
+                continue
             category = row.category or ("factual" if row.sections else NOT_COVERED)
-            items.append(self._example(category, row.question, row.answer, row.sections))
-        if problems:
-            raise InputError(f"{len(problems)} problem(s) in {path}:\n  " + "\n  ".join(problems[:20]))
-        return items
+            loaded.items.append(self._example(category, row.question, row.answer, row.sections))
+        return loaded
 
     def _grade(self, example: Example, answer: str) -> dict[str, float]:
         parsed = check.parse_answer(answer)

@@ -18,11 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.domains.base import Domain, Task, with_steering
+from agents.domains.base import Domain, EvalFile, Task, with_steering
 from evaluators import mtg
 from evaluators.mtg_ipg import InfractionProcedureGuide
 from evaluators.mtg_rules import ComprehensiveRules
-from forge.errors import InputError
 from forge.records import Check, Example
 from forge.rows import read_rows
 
@@ -340,23 +339,25 @@ class MtgDomain(Domain):
             return self.ipg is not None and self.ipg.section(citation.removeprefix("IPG").strip()) is not None
         return self.rules.rule(citation) is not None
 
-    def load_eval(self, path: Path) -> list[Example]:
+    def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
         """{question, outcome?, rules?, answer?, category?} rows: an expected
         'Outcome: ...' line, the rules a right answer cites ("704.5f", "CR 510.1a",
-        "IPG 2.1"), or both; every rule must exist in the loaded documents."""
-        items, problems = [], []
-        for line, row in read_rows(path, RulingEvalRow, "{question, outcome and/or rules, answer?, category?}"):
+        "IPG 2.1"), or both; a row citing a rule the loaded documents lack is skipped."""
+        read = read_rows(path, RulingEvalRow, "{question, outcome and/or rules, answer?, category?}")
+        loaded = EvalFile(path, [], 0, ignored_fields=read.ignored, failing=f"cite rules not in the loaded rules (CR "
+                          f"effective {self.rules.effective_date}" + (f", IPG effective {self.ipg.effective_date})"
+                                                                        if self.ipg else ")"))
+        for line, row in read.rows[:limit]:
+            loaded.rows += 1
             rules = [rule.removeprefix("CR ").strip() for rule in row.rules]
             missing = [rule for rule in rules if not self._exists(rule)]
             if missing:
-                problems.append(f"{path}:{line}: rules: {', '.join(missing)} not in the loaded rules (CR effective "
-                                f"{self.rules.effective_date}" + (f", IPG effective {self.ipg.effective_date})" if self.ipg else ")"))
+                loaded.skipped.append((f"{path}:{line}", f"rules {', '.join(missing)} are not in the loaded rules"))
+                continue
             metadata: dict[str, Any] = {"rule_reference": rules}
             if row.outcome:
                 metadata["expected_outcome"] = row.outcome if row.outcome.startswith("Outcome:") else f"Outcome: {row.outcome}"
             reference = row.answer or " ".join(filter(None, [metadata.get("expected_outcome"), *(f"(CR {r})" for r in rules)]))
-            items.append(Example(self.name, row.category, "instruction",
-                                 {"instruction": row.question, "input": "", "output": reference}, metadata))
-        if problems:
-            raise InputError(f"{len(problems)} problem(s) in {path}:\n  " + "\n  ".join(problems[:20]))
-        return items
+            loaded.items.append(Example(self.name, row.category, "instruction",
+                                        {"instruction": row.question, "input": "", "output": reference}, metadata))
+        return loaded

@@ -231,11 +231,18 @@ def test_seed_files_are_checked_row_by_row(tmp_path):
 
 def test_a_users_eval_file_is_read_like_the_held_out_set(tmp_path):
     domain = load_config_domain(EXAMPLE, "docker")
-    items = domain.load_eval(EXAMPLE.parent / "eval.jsonl")
-    assert len(items) == 40 and all(domain.score_answer(i, i.payload["output"]).passed for i in items[:5])
+    loaded = domain.load_eval(EXAMPLE.parent / "eval.jsonl")
+    items = loaded.items
+    assert len(items) == 40 and not loaded.skipped
+    assert all(domain.score_answer(i, i.payload["output"]).passed for i in items[:5])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "Top books?", "output": "SELECT 1;", "category": "poetry"}\n{"instruction": "x"}\n')
     message = str(pytest.raises(InputError, domain.load_eval, bad).value)
     assert f"{bad}:2: output: this field is required" in message
-    bad.write_text('{"instruction": "Top books?", "output": "SELECT 1;", "category": "poetry"}\n')
-    assert f"{bad}:1: category: 'poetry' is not one of lookup" in str(pytest.raises(InputError, domain.load_eval, bad).value)
+    bad.write_text('{"instruction": "Top books?", "output": "SELECT 1;", "category": "poetry"}\n'
+                   '{"instruction": "All titles?", "output": "SELECT title FROM no_such_table;"}\n'
+                   + (EXAMPLE.parent / "eval.jsonl").read_text().splitlines()[0] + "\n")
+    loaded = domain.load_eval(bad)
+    assert len(loaded.items) == 1 and [where for where, _ in loaded.skipped] == [f"{bad}:1", f"{bad}:2"]
+    assert "category 'poetry' is not one of lookup" in loaded.skipped[0][1]
+    assert "fails the scoring" in loaded.skipped[1][1]

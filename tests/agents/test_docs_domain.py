@@ -87,11 +87,15 @@ def test_an_eval_file_names_its_sections(domain, tmp_path):
                                 "sections": ["configuration.md#worker-options"], "answer": "The default is 4.",
                                 "category": "configuration"}) + "\n"
                     + json.dumps({"question": "Does Kestrel run on a mainframe?", "sections": []}) + "\n")
-    items = domain.load_eval(good)
+    items = domain.load_eval(good).items
     assert [i.category for i in items] == ["configuration", NOT_COVERED]
     bad = tmp_path / "bad.jsonl"
     bad.write_text(good.read_text() + json.dumps({"question": "x?", "sections": ["configuration.md#nope"]}) + "\n")
-    with pytest.raises(InputError, match=r"bad.jsonl:3: sections: configuration.md#nope not in the docs"):
+    loaded = domain.load_eval(bad)
+    assert len(loaded.items) == 2 and loaded.skipped[0][0].endswith("bad.jsonl:3")
+    assert "sections configuration.md#nope are not in the docs" in loaded.skipped[0][1]
+    with pytest.raises(InputError, match=r"bad.jsonl:2: sections: Input should be a valid list"):
+        bad.write_text(good.read_text().splitlines()[0] + "\n" + json.dumps({"question": "x?", "sections": "a#b"}) + "\n")
         domain.load_eval(bad)
 
 

@@ -254,14 +254,16 @@ def test_an_eval_file_in_an_import_format_is_scrubbed_and_categorised(chat_domai
         {"role": "assistant", "content": "I'm sorry, but booking flights is outside what I can help with here."}]}) + "\n"
         + json.dumps({"messages": [{"role": "user", "content": "What does len() return?"},
                                    {"role": "assistant", "content": "The number of items in a container."}]}) + "\n")
-    items = chat_domain.load_eval(path)
+    items = chat_domain.load_eval(path).items
     assert [i.category for i in items] == ["refusal", "imported"]
     assert "[PERSON_NAME]" in items[0].payload["messages"][1]["content"]
     assert items[0].payload["messages"][0] == {"role": "system", "content": chat_domain.system_prompt}
     csv_path = tmp_path / "eval.csv"
     csv_path.write_text("conversation_id,role,text,timestamp\n1,customer,hello,2026-01-01T00:00:00Z\n")
-    with pytest.raises(Exception, match="needs a user turn and the assistant's answer"):
-        chat_domain.load_eval(csv_path)
+    csv_path.write_text(csv_path.read_text() + "2,customer,What does len() return?,2026-01-01T00:00:00Z\n"
+                                               "2,agent,The number of items.,2026-01-01T00:00:01Z\n")
+    loaded = chat_domain.load_eval(csv_path)
+    assert len(loaded.items) == 1 and "needs a user turn and the assistant's answer" in loaded.skipped[0][1]
 
 
 def test_a_hosted_teachers_conversations_are_checked_and_graded(scripted_server, tmp_path):
