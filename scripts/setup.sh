@@ -46,6 +46,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # an unpinned torch would pull several GB of CUDA packages from the registry.
     .venv/bin/pip install --quiet --upgrade pip
     .venv/bin/pip install --quiet "torch==2.13.0"
+    # llama.cpp for a portable x86-64 CPU (AVX2), not -march=native: on CPUs that report
+    # Intel AMX, a native build runs AMX tile instructions that a VM's kernel may not
+    # permit, and the process dies of SIGILL. --no-cache-dir: pip would otherwise
+    # reuse a wheel built earlier with other flags.
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
+        .venv/bin/pip install --quiet --no-cache-dir "llama-cpp-python>=0.3.16"
     CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --quiet -e ".[llamacpp,train,dev]"
     echo "$want" > "$stamp"
 fi
