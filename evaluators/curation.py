@@ -8,7 +8,6 @@ split off a validation set -> report the category balance.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections import Counter
@@ -18,6 +17,7 @@ from typing import Any
 
 from forge.errors import InputError
 from forge.records import stable_fraction
+from forge.rows import json_lines
 
 NEAR_DUPLICATE_JACCARD = 0.9
 CONTAMINATION_NGRAM = 8
@@ -62,13 +62,9 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
     rows, problems = [], []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
+    for number, row, problem in json_lines(path, lines):
+        if problem:
+            problems.append(problem)
             continue
         found = row_problems(row)
         problems += [f"{path}:{number}: {p}" for p in found]

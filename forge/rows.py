@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, Iterator, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -36,6 +36,18 @@ def validate_rows(path: Path, model: type[Row]) -> tuple[list[tuple[int, Row]], 
     return rows, problems
 
 
+def json_lines(path: Path, lines: list[str]) -> Iterator[tuple[int, Any, str]]:
+    """(line number, value, "") for each line of a JSONL file that is not blank,
+    or (line number, None, the problem) where a line is not JSON."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line), ""
+        except json.JSONDecodeError as exc:
+            yield number, None, f"{path}:{number}: not valid JSON ({exc.msg}, column {exc.colno})"
+
+
 @dataclass(frozen=True)
 class PublishedRows(Generic[Row]):
     rows: list[tuple[int, Row]]
@@ -55,13 +67,9 @@ def read_rows(path: Path, model: type[Row], what: str) -> PublishedRows[Row]:
         raise InputError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}. "
                          f"Pass a JSONL file of {what}.") from exc
     rows, problems, ignored = [], [], set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not valid JSON ({exc.msg}, column {exc.colno})")
+    for number, raw, problem in json_lines(path, lines):
+        if problem:
+            problems.append(problem)
             continue
         if not isinstance(raw, dict):
             problems.append(f"{path}:{number}: a row must be a JSON object")
