@@ -181,8 +181,6 @@ def _streets(text: str) -> list[tuple[int, int]]:
 
 def find_names(text: str) -> list[tuple[int, int]]:
     """Spans of names that a cue introduces and probablepeople reads as a person's."""
-    import probablepeople
-
     prose = CODE.sub(lambda m: " " * len(m.group()), text)
     spans = []
     for cue in NAME_CUES:
