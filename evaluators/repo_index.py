@@ -394,9 +394,9 @@ class RepoIndex:
         """A digest of every file that is not analysed code (data, fixtures, configuration):
         a sandbox outcome depends on them too."""
         digest = hashlib.sha256()
-        for name in self.everything:
-            if name not in self.files:
-                digest.update(name.encode() + b"\0" + hashlib.sha1((self.root / name).read_bytes()).digest())
+        for name, data in self.snapshot.files.items():  # read once, for the snapshot
+            if name.removeprefix("repo/") not in self.files:
+                digest.update(name.encode() + b"\0" + hashlib.sha1(data).digest())
         return digest.hexdigest()[:16]
 
 
