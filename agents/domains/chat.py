@@ -382,7 +382,7 @@ class ChatDomain(Domain):
         format = "csv" if path.suffix.lower() == ".csv" else \
             "sharegpt" if '"conversations"' in path.read_text(encoding="utf-8", errors="replace")[:4000] else "openai"
         read = read_conversations(path, format)
-        loaded = EvalFile(path, [], 0, failing="cannot be read or end without an answer to score")
+        loaded = EvalFile(path, failing="cannot be read or end without an answer to score")
         loaded.skipped += [(bad.where, bad.reason) for bad in read.bad]
         for record in read.records[:limit]:
             messages, _, problem = repair_turns(scrub_turns(record.messages)[0])
@@ -393,7 +393,6 @@ class ChatDomain(Domain):
             category = record.category if record.category in CATEGORIES else IMPORTED
             loaded.items.append(Example(self.name, category, "messages", {"messages": self._with_system(messages)},
                                         {"source": record.where}))
-        loaded.rows = len(loaded.items) + len(loaded.skipped)
         return loaded
 
     def _grade(self, example: Example, answer: str) -> tuple[dict[str, float], list[Check]]:

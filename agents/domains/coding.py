@@ -280,13 +280,12 @@ class CodingDomain(Domain):
         reference solution fails its own tests (in the sandbox) is skipped."""
         read = read_rows(path, PublishedTask, "a HumanEval task (task_id, prompt, test, entry_point) or an MBPP task "
                                               "(task_id, text, code, test_list)")
-        loaded = EvalFile(path, [], 0, failing="fail their own tests", ignored_fields=read.ignored)
+        loaded = EvalFile(path, failing="fail their own tests", ignored_fields=read.ignored)
         # One at a time: scoring parses with Python 3.11's ast, which is not safe in threads
         # ("AST constructor recursion depth mismatch").
         for line, task in read.rows[:limit]:
             item = task.to_example()
             check = self._reference_passes(item)
-            loaded.rows += 1
             if check is not None and not check.passed:
                 loaded.skipped.append((f"{path}:{line}", f"{task.task_id}: the reference solution fails its tests: "
                                                          f"{check.detail[-200:]}"))

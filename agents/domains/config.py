@@ -191,9 +191,8 @@ class ConfigDomain(Domain):
         of a category the domain lacks, or whose reference answer fails the domain's own
         scoring, is skipped (a judge's scoring is not tried on references: a call per row)."""
         read = read_rows(path, Seed, "{instruction, output, input?, category?}")
-        loaded = EvalFile(path, [], 0, failing="are not of this domain or fail its scoring", ignored_fields=read.ignored)
+        loaded = EvalFile(path, failing="are not of this domain or fail its scoring", ignored_fields=read.ignored)
         for line, row in read.rows[:limit]:
-            loaded.rows += 1
             if row.category is not None and row.category not in self.categories:
                 loaded.skipped.append((f"{path}:{line}", f"category {row.category!r} is not one of "
                                                          f"{', '.join(self.categories)}"))

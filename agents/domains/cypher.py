@@ -509,9 +509,8 @@ class CypherDomain(Domain):
     def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
         """{question, cypher, category?} rows; a reference query that does not run on the graph is skipped."""
         read = read_rows(path, CypherEvalRow, "{question, cypher, category?}")
-        loaded = EvalFile(path, [], 0, failing=f"do not run on {self.graph.name}", ignored_fields=read.ignored)
+        loaded = EvalFile(path, failing=f"do not run on {self.graph.name}", ignored_fields=read.ignored)
         for line, row in read.rows[:limit]:
-            loaded.rows += 1
             result = self.graph.run(row.cypher)
             if not result.ok:
                 loaded.skipped.append((f"{path}:{line}", f"the reference query fails: {result.error[:200]}"))

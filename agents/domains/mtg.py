@@ -344,11 +344,10 @@ class MtgDomain(Domain):
         'Outcome: ...' line, the rules a right answer cites ("704.5f", "CR 510.1a",
         "IPG 2.1"), or both; a row citing a rule the loaded documents lack is skipped."""
         read = read_rows(path, RulingEvalRow, "{question, outcome and/or rules, answer?, category?}")
-        loaded = EvalFile(path, [], 0, ignored_fields=read.ignored, failing=f"cite rules not in the loaded rules (CR "
+        loaded = EvalFile(path, ignored_fields=read.ignored, failing=f"cite rules not in the loaded rules (CR "
                           f"effective {self.rules.effective_date}" + (f", IPG effective {self.ipg.effective_date})"
                                                                         if self.ipg else ")"))
         for line, row in read.rows[:limit]:
-            loaded.rows += 1
             rules = [rule.removeprefix("CR ").strip() for rule in row.rules]
             missing = [rule for rule in rules if not self._exists(rule)]
             if missing:
