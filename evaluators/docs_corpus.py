@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluators.docs_formats import Section, read_html, read_markdown, read_pdf, read_rst
+from evaluators.docs_formats import Section, read_html, read_markdown, read_pdf, read_rst, slug
 from evaluators.docs_includes import Includes
 from forge.errors import InputError
 
@@ -81,7 +81,7 @@ class DocsCorpus:
         first = min(self.sections.values(), key=lambda s: (Path(s.file).stem.lower() not in ("index", "readme"),
                                                            s.file.count("/"), s.file, s.span[0]))
         heading = first.path[0].strip()
-        named = heading if 0 < len(heading.split()) <= 4 and slug_of(heading) not in GENERIC_TITLES \
+        named = heading if 0 < len(heading.split()) <= 4 and slug(heading) not in GENERIC_TITLES \
             and heading != Path(first.file).stem else ""
         folder = self.root.parent.name if self.root.name.lower() in ("docs", "doc", "documentation", "source") \
             else self.root.name
@@ -106,10 +106,6 @@ class DocsCorpus:
             missing = tuple(w for w in query if w not in section_words)
             matches.append(Match(self.sections[self.order[i]], 1 - sum(weight[w] for w in missing) / total, missing))
         return sorted(matches, key=lambda m: -m.coverage)
-
-
-def slug_of(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
 def _first_match(pattern: str, paths: list[Path]) -> str:

@@ -298,8 +298,8 @@ class DocsDomain(Domain):
 
     def duplicate_key(self, example: Example) -> str:
         """Questions about one thing in one section, answered alike, are one example however they are phrased."""
-        body = check.plain(check.parse_answer(example.payload["output"]).body).lower()
-        return content_hash([example.category, sorted(check.parse_answer(example.payload["output"]).citations), body])
+        parsed = check.parse_answer(example.payload["output"])
+        return content_hash([example.category, sorted(parsed.citations), check.plain(parsed.body).lower()])
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -325,9 +325,8 @@ class DocsDomain(Domain):
         right answer cites, empty for a question the docs do not answer. A row
         citing a section the docs do not have is skipped."""
         read = read_rows(path, DocsEvalRow, "{question, sections, answer?, category?}")
-        loaded = EvalFile(path, [], 0, failing="cite sections not in the docs", ignored_fields=read.ignored)
+        loaded = EvalFile(path, failing="cite sections not in the docs", ignored_fields=read.ignored)
         for line, row in read.rows[:limit]:
-            loaded.rows += 1
             missing = [sid for sid in row.sections if self.corpus.section(sid) is None]
             if missing:
                 loaded.skipped.append((f"{path}:{line}", f"sections {', '.join(missing)} are not in the docs (ids look "
