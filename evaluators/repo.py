@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from evaluators.coding import TOOLCHAINS, code_blocks
-from evaluators.repo_index import CACHE, CITATION, RepoIndex, Symbol, is_test_class, parser, syntax_errors
+from evaluators.repo_index import CACHE, CITATION, RepoIndex, Symbol, parser, syntax_errors
+from evaluators.repo_tests import test_names
 from forge.records import Check
 
 BACKTICKED = re.compile(r"`([^`\n]+)`")
@@ -335,23 +336,3 @@ class RepoVerifier:
         own = self.index.tests_for(symbol)
         folder = own[0].package if own else "."
         return f"{folder}/{GENERATED_TEST['python']}".removeprefix("./")
-
-
-def test_names(code: str, language: str) -> list[str]:
-    """Tests an answer defines: Go `TestXxx(t *testing.T)`; Python `test_xxx` functions
-    and the `test_y` methods of test classes (`TestX`, or any unittest TestCase) as `Class.test_y`."""
-    if language == "go":
-        return re.findall(r"^func (Test\w*)\(\w+ \*testing\.T\)", code, re.MULTILINE)
-    root = parser("python").parse(code.encode()).root_node
-    names = []
-    for node in root.named_children:
-        node = node.child_by_field_name("definition") if node.type == "decorated_definition" else node
-        name = node.child_by_field_name("name").text.decode() if node.child_by_field_name("name") is not None else ""
-        if node.type == "function_definition" and name.startswith("test"):
-            names.append(name)
-        elif node.type == "class_definition" and is_test_class(node, in_test_file=True):
-            for member in node.child_by_field_name("body").named_children:
-                member = member.child_by_field_name("definition") if member.type == "decorated_definition" else member
-                if member.type == "function_definition" and member.child_by_field_name("name").text.decode().startswith("test"):
-                    names.append(f"{name}.{member.child_by_field_name('name').text.decode()}")
-    return names

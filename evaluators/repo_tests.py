@@ -1,5 +1,6 @@
-"""A repository's own test copied out as a test file of its own, in the
-repository's style: what the offline teacher writes for `write_test`.
+"""Tests in a repository's languages: the tests a file defines, and a
+repository's own test copied out as a test file of its own, in the
+repository's style (what the offline teacher writes for `write_test`).
 
 - Go: the test function, renamed, in its package, with the imports it uses.
 - Python: the module's imports and the module-level names the test uses
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from evaluators.repo_index import RepoIndex, Symbol, parser
+from evaluators.repo_index import RepoIndex, Symbol, is_test_class, parser
 
 DEFINITIONS = ("function_definition", "class_definition", "decorated_definition", "expression_statement")
 
@@ -35,10 +36,13 @@ def _go(index: RepoIndex, test: Symbol) -> str:
     return f"{package}\n\n{block}{code}\n"
 
 
+def _definition(node):
+    return node.child_by_field_name("definition") if node.type == "decorated_definition" else node
+
+
 def _defined_name(node) -> str:
     """The name a module-level statement defines (`def f`, `class C`, `X = ...`), or ""."""
-    if node.type == "decorated_definition":
-        node = node.child_by_field_name("definition")
+    node = _definition(node)
     if node.type in ("function_definition", "class_definition"):
         return node.child_by_field_name("name").text.decode()
     if node.type == "expression_statement" and node.named_children and node.named_children[0].type == "assignment":
@@ -58,9 +62,23 @@ def _names_used(node) -> set[str]:
 
 
 def _is_test_function(node) -> bool:
-    if node.type == "decorated_definition":
-        node = node.child_by_field_name("definition")
+    node = _definition(node)
     return node.type == "function_definition" and node.child_by_field_name("name").text.decode().startswith("test")
+
+
+def test_names(code: str, language: str) -> list[str]:
+    """Tests an answer defines: Go `TestXxx(t *testing.T)`; Python `test_xxx` functions
+    and the `test_y` methods of test classes (`TestX`, or any unittest TestCase) as `Class.test_y`."""
+    if language == "go":
+        return re.findall(r"^func (Test\w*)\(\w+ \*testing\.T\)", code, re.MULTILINE)
+    names = []
+    for node in parser("python").parse(code.encode()).root_node.named_children:
+        if _is_test_function(node):
+            names.append(_defined_name(node))
+        elif _definition(node).type == "class_definition" and is_test_class(_definition(node), in_test_file=True):
+            names += [f"{_defined_name(node)}.{_defined_name(m)}"
+                      for m in _definition(node).child_by_field_name("body").named_children if _is_test_function(m)]
+    return names
 
 
 def _python(index: RepoIndex, test: Symbol) -> str:
@@ -75,8 +93,7 @@ def _python(index: RepoIndex, test: Symbol) -> str:
     owner, _, method = test.name.rpartition(".")
     chosen = next(s for s in statements if _defined_name(s) == (owner or method))
     if owner:  # the class, with everything but its other tests
-        definition = chosen.child_by_field_name("definition") if chosen.type == "decorated_definition" else chosen
-        body = definition.child_by_field_name("body")
+        body = _definition(chosen).child_by_field_name("body")
         kept = [m for m in body.named_children if not _is_test_function(m) or _defined_name(m) == method]
         header = "\n".join(lines[chosen.start_point[0]:body.start_point[0]])
         code = header + "\n" + "\n\n".join(text(m) for m in kept if m.type != "comment")

@@ -299,7 +299,7 @@ def test_a_unittest_repository_with_test_data_is_first_class(tmp_path, backend):
     found, matched to the function, run with their data in the sandbox, and a
     generated test is a TestCase method with the class's setUp."""
     from agents.domains.repo import RepoDomain
-    from evaluators.repo import test_names
+    from evaluators.repo_tests import test_names
 
     repo = tmp_path / "pairs"
     (repo / "pairs").mkdir(parents=True)
