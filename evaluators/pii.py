@@ -211,17 +211,19 @@ def _mentions(text: str, names: set[str]) -> list[tuple[int, int]]:
     return [m.span() for m in pattern.finditer(prose)]
 
 
-def find(text: str, regions: tuple[str, ...] = PHONE_REGIONS, names: set[str] = frozenset()) -> list[Found]:
+def find(text: str, regions: tuple[str, ...] = PHONE_REGIONS, names: set[str] | None = None) -> list[Found]:
     """Every piece of personal data in the text, without overlaps: where two
     kinds claim the same characters, the earlier kind in KINDS wins (an IBAN
-    holds digits a card or phone number would read). `names`: names known
-    from elsewhere (other turns of a conversation), found here too."""
+    holds digits a card or phone number would read). `names`: the names to
+    find, with their parts (a conversation's); by default, the text's own."""
+    if names is None:
+        names = {text[a:b] for a, b in find_names(text)}
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
     spans = {"email": lambda: [m.span() for m in EMAIL.finditer(text)], "iban": lambda: _ibans(text),
              "card": lambda: _cards(text), "ip_address": lambda: _ips(text), "phone": lambda: _phones(text, regions),
              "street_address": lambda: _streets(text),
-             "person_name": lambda: find_names(text) + _mentions(text, names)}
+             "person_name": lambda: _mentions(text, names)}
     for kind in KINDS:
         for start, end in sorted(spans[kind](), key=lambda s: (s[0], -s[1])):
             if all(end <= a or start >= b for a, b in taken):
