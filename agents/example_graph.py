@@ -85,16 +85,17 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
     claimed: set[str] = set()
     claimed_keys: set[str] | None = None
 
-    def is_duplicate(example: Example) -> bool:
+    def repeated(example: Example) -> str:
+        """What accepted example this one repeats, in words; "" when none."""
         nonlocal claimed_keys
         if example.id in claimed or store.is_accepted(example.id):
-            return True
+            return f"example {example.id} is already accepted in this workspace"
         key = domain.duplicate_key(example)
         if key is None:
-            return False
+            return ""
         if claimed_keys is None:
             claimed_keys = {k for e in store.accepted_examples(domain.name) if (k := domain.duplicate_key(e))}
-        return key in claimed_keys
+        return "the same question, put another way, is already accepted in this workspace" if key in claimed_keys else ""
 
     async def verify(state: ExampleState) -> ExampleState:
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
@@ -110,9 +111,8 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
         except Exception as exc:
             check, failure = verifier_failure(exc)
             checks = list(state["checks"]) + [check]
-        if is_duplicate(example):
-            checks.append(Check("novel", False, f"example {example.id} (or the same question put another way) is "
-                                "already accepted in this workspace", "duplicate"))
+        if repeats := repeated(example):
+            checks.append(Check("novel", False, repeats, "duplicate"))
         else:
             checks.append(Check("novel", True))
         if all(c.passed for c in checks):
