@@ -104,6 +104,9 @@ def run(
     grounding: Annotated[Path, typer.Option(help="JSONL of general examples mixed into training.")] = GROUNDING,
     grounding_ratio: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of general examples in training.")] = 0.2,
     epochs: Annotated[Optional[float], typer.Option(help="Training epochs per round (default: the preset's).")] = None,
+    replay: Annotated[float, typer.Option(min=0.0, max=1.0, help="Rounds after the first train the last student on their new "
+                                          "examples plus this share of earlier ones, for the preset's continue_epochs; "
+                                          "1 retrains on everything accepted so far, for the full epochs.")] = 0.3,
     workspace: WorkspaceOption = Path("workspace"),
     concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
@@ -155,7 +158,7 @@ def run(
             config = CycleConfig(generation=generation, student=student, student_model=student_model, rounds=rounds,
                                  heldout=heldout if heldout is not None else opened.heldout_size(count),
                                  grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
-                                 patience=patience, evals=tuple(str(p.resolve()) for p in evals or []))
+                                 patience=patience, evals=tuple(str(p.resolve()) for p in evals or []), replay=replay)
             asyncio.run(probe_teachers(opened, generation.teacher, generation.critic, ws.cache_path, concurrency))
             ws.create()
             for loaded in loaded_evals:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
 import sys
 import time
@@ -68,16 +69,20 @@ class CycleConfig:
     """Stop after this many rounds without a better test score."""
     evals: tuple[str, ...] = ()
     """The user's own evaluation files: scored every round, kept out of training, never fed back."""
+    replay: float = 0.3
+    """A later round trains the last round's student on its new examples plus this share of earlier ones, for
+    the preset's `continue_epochs`; 1 retrains on everything accepted so far for the full epochs."""
 
     @property
     def run_id(self) -> str:
-        # rounds and patience only say when to stop: a longer run continues the same one.
-        key = {k: v for k, v in asdict(self).items() if k not in ("generation", "rounds", "patience")}
+        # rounds and patience only say when to stop, and replay how later rounds train: a longer run, or one
+        # that trains its later rounds another way, continues the same one.
+        key = {k: v for k, v in asdict(self).items() if k not in ("generation", "rounds", "patience", "replay")}
         return f"{self.generation.domain}-{self.student}-{content_hash({**key, 'generation': self.generation.identity()}, 8)}"
 
     def settings(self) -> dict[str, Any]:
         """Flat settings for the report."""
-        generation = {k: v for k, v in asdict(self.generation).items() if k not in ("sources", "round", "weights", "focus")}
+        generation = {k: v for k, v in asdict(self.generation).items() if k not in ("sources", "round", "weights", "focus", "emphasis")}
         return {**generation, **self.generation.sources, **{k: v for k, v in asdict(self).items() if k != "generation"}}
 
 
@@ -158,7 +163,7 @@ class ImprovementCycle:
         round_ = state["round"] + 1
         self.emit("step", round_, step="generate")
         config = replace(self.config.generation, round=round_, weights=state["plan"]["weights"],
-                         focus=state["plan"]["focus"])
+                         focus=state["plan"]["focus"], emphasis=state["plan"].get("emphasis", {}))
         store = self.workspace.open_store()
         summary = self._generate(config, store)
         store.close()
@@ -173,7 +178,13 @@ class ImprovementCycle:
         round_ = state["round"]
         self.emit("step", round_, step="curate")
         store = self.workspace.open_store()
-        export_jsonl(store.accepted_examples(self.domain.name), self.run.accepted(round_))
+        accepted = list(store.accepted_examples(self.domain.name))
+        if round_ > 1 and self.config.replay < 1:
+            fresh = {s.example.id for s in store.produced(run_id=state["current"]["generation_run"])}
+            new, earlier = [e for e in accepted if e.id in fresh], [e for e in accepted if e.id not in fresh]
+            wanted = round(self.config.replay / (1 - self.config.replay) * len(new))
+            accepted = new + random.Random(f"{self.config.generation.seed}:{round_}").sample(earlier, min(wanted, len(earlier)))
+        export_jsonl(accepted, self.run.accepted(round_))
         store.close()
         eval_rows = [example_row(e) for split in state["heldout"] for e in self._heldout(state, split)]
         train, validation, report = curate(load_rows(self.run.accepted(round_)), eval_rows,
@@ -214,9 +225,11 @@ class ImprovementCycle:
         preset = load_preset(self.config.student, self.config.student_model)
         self.emit("step", round_, step=f"train {preset.name} ({preset.method})")
         self.emit("training", round_, resuming=last_checkpoint(out))
+        continuing = state.get("student") and self.config.replay < 1
         result = train_student(preset, state["base"], load_rows(state["current"]["train_file"]),
                                load_rows(state["current"]["validation_file"]), out, init_from=state.get("student"),
-                               epochs=self.config.epochs, seed=self.config.generation.seed,
+                               epochs=self.config.epochs or (preset.continue_epochs if continuing else None),
+                               seed=self.config.generation.seed,
                                on_progress=lambda step, steps: self.emit("steps", round_, done=step, total=steps))
         self.emit("trained", round_, **asdict(result))
         return {"student": result.model_dir, "current": {**state["current"], "training": asdict(result)}}
@@ -247,16 +260,21 @@ class ImprovementCycle:
         round_ = state["round"]
         failures: dict[str, list[list[str]]] = {}
         correct: dict[str, list[bool]] = {}
+        by_construct: dict[str, list[bool]] = {}
         for line in self.run.evaluation(round_, "feedback").read_text().splitlines():
             item = json.loads(line)
             correct.setdefault(item["category"], []).append(item["correct"])
+            for construct in item.get("constructs", ()):
+                by_construct.setdefault(construct, []).append(item["correct"])
             if not item["correct"]:
                 failures.setdefault(item["category"], []).append([item["id"], item["question"]])
         # A floor keeps every category in the mix; the rest follows the failure rate.
         weights = {c: round(0.25 + 1 - sum(v) / len(v), 3) for c, v in sorted(correct.items())}
         record = {**state["current"], "seconds": time.time() - state["current"]["started"]}
-        plan = {"weights": weights, "focus": {c: f[:8] for c, f in failures.items()}}
-        self.emit("planned", round_, weights=weights)
+        # Constructs seen often enough to judge get their failure rate: the next round prefers plans that use them.
+        emphasis = {c: round(1 - sum(v) / len(v), 3) for c, v in sorted(by_construct.items()) if len(v) >= 3}
+        plan = {"weights": weights, "focus": {c: f[:8] for c, f in failures.items()}, "emphasis": emphasis}
+        self.emit("planned", round_, weights=weights, emphasis=emphasis)
         return {"history": state["history"] + [record], "plan": plan}
 
     def report(self, state: CycleState) -> CycleState:

@@ -41,6 +41,8 @@ class GenerationConfig:
     """Category -> share; empty means the domain's default weights."""
     focus: dict[str, list[list[str]]] = field(default_factory=dict)
     """Category -> [[feedback item id, topic], ...]: what the student failed on last round."""
+    emphasis: dict[str, float] = field(default_factory=dict)
+    """Construct -> weight: the constructs the student got wrong last round (domains that compose examples use it)."""
     revision: str = ""
     """The version of the sources the domain read (Domain.revision)."""
 
@@ -52,8 +54,9 @@ class GenerationConfig:
 
         where = {s.name for s in DOMAINS[self.domain].sources if not s.identity}
         key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency")}
-        if not self.revision:  # domains without one keep the run ids they always had
-            del key["revision"]
+        for optional in ("revision", "emphasis"):  # left out when unset, so earlier run ids stay as they were
+            if not key[optional]:
+                del key[optional]
         key["sources"] = {k: v for k, v in self.sources.items() if k not in where}
         return key
 
@@ -122,7 +125,8 @@ async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, stor
             category = schedule[slot]
             failures = config.focus.get(category) or [["", ""]]
             motivated_by, topic = failures[slot % len(failures)]
-            task = Task(slot=slot, category=category, seed=f"{config.seed}:{config.round}:{slot}", focus=topic)
+            task = Task(slot=slot, category=category, seed=f"{config.seed}:{config.round}:{slot}", focus=topic,
+                        emphasis=tuple(sorted(config.emphasis.items())))
             lineage = Lineage(run_id=run_id, round=config.round, slot=slot, teacher=teacher.spec, critic=critic.spec,
                               motivated_by=motivated_by or None)
             state = await graph.ainvoke({"task": task, "lineage": lineage})

@@ -31,6 +31,71 @@ def schema_names(query: str) -> tuple[set[str], set[str], set[str]]:
     return labels, rels, props
 
 
+CONSTRUCTS = ("one_hop", "two_hops", "three_or_more_hops", "relationship_property", "comparison", "string_match",
+              "and", "or", "not", "null_check", "count", "numeric_aggregate", "grouping", "order_by", "limit", "distinct", "with",
+              "optional_match", "exists", "not_exists", "variable_length", "shortest_path", "write")
+"""What a query is built from, in the order reports list them."""
+
+_SUBQUERY = re.compile(r"\b(NOT\s+)?EXISTS\s*\{[^{}]*\}", re.IGNORECASE)
+_HOP = re.compile(r"\)\s*<?-\s*(\[[^\]]*\])?\s*->?\s*\(")
+_REL_VAR = re.compile(r"\[\s*([A-Za-z_]\w*)\s*[:\]{]")
+_AGGREGATE = re.compile(r"\b(count|sum|avg|min|max|collect)\s*\(", re.IGNORECASE)
+_PROJECTION = re.compile(r"\b(?:RETURN|WITH)\s+(?:DISTINCT\s+)?(.*?)(?=\bORDER\s+BY\b|\bLIMIT\b|\bSKIP\b|\bWHERE\b"
+                         r"|\bMATCH\b|\bOPTIONAL\b|\bWITH\b|\bRETURN\b|\bUNWIND\b|$)", re.IGNORECASE | re.DOTALL)
+
+
+def _top_level_items(projection: str) -> list[str]:
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(projection):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            items.append(projection[start:i])
+            start = i + 1
+    return items + [projection[start:]]
+
+
+def query_constructs(query: str) -> tuple[str, ...]:
+    """The constructs a query uses (see CONSTRUCTS), read from its text: the
+    same reading for generated examples and for anyone's evaluation file, so
+    accuracy per construct compares like with like."""
+    text = strip_strings(query)
+    found: set[str] = set()
+    for negated in _SUBQUERY.findall(text):
+        found.add("not_exists" if negated else "exists")
+    outer = _SUBQUERY.sub(" ", text)
+    if re.search(r"shortestPath|allShortestPaths", outer, re.IGNORECASE):
+        found.add("shortest_path")
+    if re.search(r"\[[^\]]*\*[^\]]*\]", outer):
+        found.add("variable_length")
+    hops = sum("*" not in rel for rel in _HOP.findall(outer))  # a variable-length pattern is a path, not a hop
+    if hops:
+        found.add(("one_hop", "two_hops")[hops - 1] if hops < 3 else "three_or_more_hops")
+    rel_vars = set(_REL_VAR.findall(text))
+    if any(re.search(rf"\b{v}\.\w", text) for v in rel_vars) or re.search(r"\[[^\]]*\{", text):
+        found.add("relationship_property")
+    if re.search(r"\bIS\s+(?:NOT\s+)?NULL\b", outer, re.IGNORECASE):
+        found.add("null_check")
+        outer = re.sub(r"\bIS\s+(?:NOT\s+)?NULL\b", " ", outer, flags=re.IGNORECASE)
+    unarrowed = re.sub(r"<-|->", " ", outer)
+    if re.search(r"[<>]=?", unarrowed):
+        found.add("comparison")
+    keywords = {"string_match": r"\b(?:STARTS\s+WITH|ENDS\s+WITH|CONTAINS)\b|=~", "and": r"\bAND\b", "or": r"\bOR\b",
+                "not": r"\bNOT\b|<>", "order_by": r"\bORDER\s+BY\b", "limit": r"\bLIMIT\b", "distinct": r"\bDISTINCT\b",
+                "optional_match": r"\bOPTIONAL\s+MATCH\b",
+                "write": r"\b(?:CREATE|MERGE|SET|DELETE|REMOVE)\b"}
+    found.update(name for name, pattern in keywords.items() if re.search(pattern, outer, re.IGNORECASE))
+    if re.search(r"\bWITH\b", re.sub(r"\b(?:STARTS|ENDS)\s+WITH\b", " ", outer, flags=re.IGNORECASE), re.IGNORECASE):
+        found.add("with")
+    for function in _AGGREGATE.findall(outer):
+        found.add("count" if function.lower() == "count" else "numeric_aggregate")
+    for projection in _PROJECTION.findall(outer):
+        items = _top_level_items(projection)
+        if len(items) > 1 and any(_AGGREGATE.search(i) for i in items) and not all(_AGGREGATE.search(i) for i in items):
+            found.add("grouping")
+    return tuple(c for c in CONSTRUCTS if c in found)
+
+
 def check_schema(query: str, schema: GraphSchema, warnings: tuple[str, ...] = ()) -> Check:
     labels, rels, props = schema_names(query)
     problems = [f"unknown label :{x}" for x in sorted(labels - set(schema.labels))]

@@ -11,6 +11,7 @@ correctness); the summary averages those per category.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class ItemScore:
     correct: bool
     detail: str
     measures: dict[str, float] = field(default_factory=dict)
+    constructs: tuple[str, ...] = ()
 
 
 def score_answers(items: list[Example], answers: list[str], judge: Callable[[Example, str], Any],
@@ -51,27 +53,41 @@ def score_answers(items: list[Example], answers: list[str], judge: Callable[[Exa
         if item.format == "messages":  # the last user turn, and the assistant turn the student writes
             *_, question, reference = ["", ""] + [m["content"] for m in item.payload["messages"]]
         scores.append(ItemScore(item.id, item.category, question, reference, answer, check.passed, check.detail,
-                                measure(item, answer) if measure else {}))
+                                measure(item, answer) if measure else {}, tuple(item.metadata.get("constructs", ()))))
     return scores
 
 
 def summarise(scores: list[ItemScore]) -> dict[str, Any]:
     by_category: dict[str, list[bool]] = defaultdict(list)
+    by_construct: dict[str, list[bool]] = defaultdict(list)
     measured: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for s in scores:
         by_category[s.category].append(s.correct)
+        for construct in s.constructs:
+            by_construct[construct].append(s.correct)
         for name, value in s.measures.items():
             measured[s.category][name].append(value)
     return {
         "accuracy": sum(s.correct for s in scores) / len(scores) if scores else 0.0,
         "n": len(scores),
         "by_category": {c: sum(v) / len(v) for c, v in sorted(by_category.items())},
+        "count_by_category": {c: len(v) for c, v in sorted(by_category.items())},
+        "by_construct": {c: [sum(v) / len(v), len(v)] for c, v in sorted(by_construct.items())},
         "measures_by_category": {c: {m: sum(v) / len(v) for m, v in sorted(ms.items())}
                                  for c, ms in sorted(measured.items())},
     }
 
 
 Progress = Callable[[int, int], None]  # (answered, total)
+
+_REPEATED = re.compile(r"(.{3,}?)\1{3,}", re.DOTALL)
+
+
+def degenerate(answer: str) -> bool:
+    """Whether an answer fell into a loop: one span of three or more characters
+    written four times running ("doradoradoradora"), as greedy decoding does
+    when the model has lost the thread."""
+    return bool(_REPEATED.search(answer))
 
 
 def answer_with_transformers(model_dir: str | Path, items: list[Example], max_new_tokens: int = 128,

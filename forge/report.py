@@ -30,6 +30,28 @@ def by_category(split: str, baseline: dict[str, Any], history: list[dict[str, An
     return lines
 
 
+def _degenerate_share(scores: dict[str, Any]) -> float | None:
+    measured = scores.get("measures_by_category", {})
+    counts = scores.get("count_by_category") or {}
+    if not measured:
+        return None
+    total = sum(counts.get(c, 1) * m.get("degenerate", 0.0) for c, m in measured.items())
+    return total / sum(counts.get(c, 1) for c in measured)
+
+
+def by_construct(split: str, baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+    """A table: accuracy per construct the items' references use, one column per round."""
+    constructs = baseline[split].get("by_construct") or {}
+    if not constructs:
+        return []
+    lines = ["| construct | items | round 0 | " + " | ".join(f"round {h['round']}" for h in history) + " |",
+             "|---|---|---|" + "---|" * len(history)]
+    for c, (accuracy, n) in constructs.items():
+        later = [h["scores"][split].get("by_construct", {}).get(c, [None])[0] for h in history]
+        lines.append(f"| {c} | {n} | {_pct(accuracy)} | " + " | ".join(_pct(a) for a in later) + " |")
+    return ["", f"Accuracy by construct (a question counts toward each construct its reference query uses):", "", *lines]
+
+
 def plot_scores(paths: tuple[Path, Path], baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[Path]:
     import matplotlib
 
@@ -85,14 +107,20 @@ def write_report(run: RunFolder, config: dict[str, Any], baseline: dict[str, Any
             f"| {h['round']} | {g['accepted'] + g['rejected']} | {g['accepted']} | {g['rejected']} ({reasons}) | "
             f"{h['curation']['train_rows']} | {_num(t['first_loss'])} → {_num(t['train_loss'])} | {_num(t['eval_loss'])} | "
             f"{_pct(h['scores']['feedback']['accuracy'])} | {_pct(h['scores']['test']['accuracy'])} | "
-            f"{g['tokens_in']}/{g['tokens_out']} | {h['seconds']:.0f}s |")
-    lines += ["", evaluated, "", "## Test score by category", "", *by_category("test", baseline, history)]
+            f"{g['tokens_in']}/{g['tokens_out']} | {h['seconds']:.0f}s (training {t.get('seconds', 0):.0f}s) |")
+    lines += ["", evaluated, "", "## Test score by category", "", *by_category("test", baseline, history),
+              *by_construct("test", baseline, history)]
     for split in baseline:
         if split not in OWN:
             rounds = " → ".join(_pct(s[split]["accuracy"]) for s in [baseline] + [h["scores"] for h in history])
             lines += ["", f"## Your evaluation file `{split}`", "",
                       f"{baseline[split]['n']} items, never trained on or fed back. Overall, round 0 → last: {rounds}.", "",
-                      *by_category(split, baseline, history)]
+                      *by_category(split, baseline, history), *by_construct(split, baseline, history)]
+            degenerate = [s[split].get("measures_by_category", {}) for s in [baseline] + [h["scores"] for h in history]]
+            if any(any("degenerate" in m for m in d.values()) for d in degenerate):
+                shares = [_degenerate_share(s[split]) for s in [baseline] + [h["scores"] for h in history]]
+                lines += ["", "Answers that fell into a loop (a span repeated four times running), round 0 → last: " +
+                          " → ".join(_pct(x) for x in shares) + "."]
     measures = history[-1]["scores"]["test"].get("measures_by_category") if history else None
     if measures:
         names = sorted({m for ms in measures.values() for m in ms})

@@ -61,6 +61,15 @@ def test_two_rounds_improve_the_student_and_steer_generation(tmp_path):
     assert any(motivated) and {m for m in motivated if m} <= feedback_ids  # never a test item
     assert not {m for m in motivated if m} & test_ids
 
+    # Round 2 emphasises the constructs that failed, trains round 1's student on its own new examples plus a
+    # 30 % replay share of round 1's, and the report shows accuracy per construct.
+    assert by_round[2]["emphasis"] and all(0 <= w <= 1 for w in by_round[2]["emphasis"].values())
+    round1_ids = {json.loads(l)["id"] for l in (run_dir / "round_1" / "accepted.jsonl").read_text().splitlines()}
+    round2 = [json.loads(l)["id"] for l in (run_dir / "round_2" / "accepted.jsonl").read_text().splitlines()]
+    replayed = [i for i in round2 if i in round1_ids]
+    assert 0.2 <= len(replayed) / len(round2) <= 0.35, (len(replayed), len(round2))
+    assert "| construct | items | round 0 | round 1 | round 2 |" in report and "| count |" in report
+
     exported = run_cli("export-gguf", str(ws), "--quant", "q4_k_m", "--out", str(tmp_path / "student.gguf"),
                        "--deploy-dir", str(tmp_path / "deploy"))
     assert exported.returncode == 0, exported.stderr[-3000:]

@@ -36,6 +36,8 @@ class Preset:
     grad_accum: int = 4
     learning_rate: float = 2e-4
     epochs: float = 3.0
+    continue_epochs: float = 1.0
+    """Epochs of a round that continues from the last round's student (new examples plus a replay share)."""
     warmup_ratio: float = 0.03
     tiny_shape: dict[str, int] = field(default_factory=dict)
     """Only for `tiny`: build_tiny_model() arguments."""
@@ -49,8 +51,8 @@ class Preset:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.learning_rate < 1:
             problems.append(f"learning_rate must be in (0, 1), got {self.learning_rate}")
-        if self.epochs <= 0:
-            problems.append(f"epochs must be > 0, got {self.epochs}")
+        if self.epochs <= 0 or self.continue_epochs <= 0:
+            problems.append(f"epochs and continue_epochs must be > 0, got {self.epochs} and {self.continue_epochs}")
         if problems:
             raise InputError(f"preset {self.name!r}: " + "; ".join(problems))
 
@@ -61,7 +63,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", "tiny", params_b=0.003, hidden_size=256, num_layers=4, method="full", max_seq_len=256,
-                   batch_size=16, grad_accum=1, learning_rate=2e-3, epochs=12.0, warmup_ratio=0.05,
+                   batch_size=16, grad_accum=1, learning_rate=2e-3, epochs=12.0, continue_epochs=6.0, warmup_ratio=0.05,
                    tiny_shape={"vocab_size": 1024, "hidden_size": 256, "layers": 4, "heads": 4, "max_positions": 512}),
     "smollm2_135m": Preset("smollm2_135m", "shipped:smollm2", params_b=0.135, hidden_size=576, num_layers=30,
                            lora_r=16, lora_alpha=32, lora_dropout=0.0, max_seq_len=512, batch_size=8, grad_accum=1,

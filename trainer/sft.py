@@ -38,6 +38,8 @@ class TrainResult:
     tokens_per_s: float
     rows: int
     dropped_rows: int
+    seconds: float = 0.0
+    """Wall time of this training (its last run, when it resumed)."""
 
 
 def load_model(preset: Preset, base: str | Path, init_from: str | Path | None):
@@ -168,6 +170,6 @@ def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, A
         model_dir=str(student), steps=trainer.state.global_step, first_loss=losses[0] if losses else None,
         train_loss=output.metrics.get("train_loss"), eval_loss=evals[-1] if evals else None,
         resumed_from=resume, train_tokens=train_tokens, tokens_per_s=train_tokens * epochs / runtime,
-        rows=len(train_ids), dropped_rows=dropped)
+        rows=len(train_ids), dropped_rows=dropped, seconds=runtime)
     (out / "train_result.json").write_text(json.dumps(asdict(result), indent=2))
     return result

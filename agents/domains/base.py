@@ -29,6 +29,8 @@ class Task:
     category: str
     seed: str
     focus: str = ""  # a topic the student failed on (set by the improvement loop)
+    emphasis: tuple[tuple[str, float], ...] = ()
+    """(construct, weight) pairs: what the student got wrong last round, for domains that compose examples from constructs."""
 
 
 def with_steering(prompt: str, task: Task, feedback: str, redo: str = "Write a corrected example.") -> str:

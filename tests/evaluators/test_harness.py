@@ -1,5 +1,5 @@
 from evaluators.cypher import execution_match
-from evaluators.harness import split_feedback_test, summarise, ItemScore
+from evaluators.harness import degenerate, split_feedback_test, summarise, ItemScore
 from forge.records import Example
 
 
@@ -28,8 +28,18 @@ def test_split_is_stable_and_covers_everything():
     assert split_feedback_test(list(reversed(items)))[1] == list(reversed(test))
 
 
-def test_summary_is_per_category():
-    scores = [ItemScore("1", "a", "q", "r", "x", True, "", {"recall": 1.0}),
-              ItemScore("2", "a", "q", "r", "y", False, "", {"recall": 0.5}), ItemScore("3", "b", "q", "r", "z", True, "")]
+def test_summary_is_per_category_and_per_construct():
+    scores = [ItemScore("1", "a", "q", "r", "x", True, "", {"recall": 1.0}, ("count", "one_hop")),
+              ItemScore("2", "a", "q", "r", "y", False, "", {"recall": 0.5}, ("count",)), ItemScore("3", "b", "q", "r", "z", True, "")]
     assert summarise(scores) == {"accuracy": 2 / 3, "n": 3, "by_category": {"a": 0.5, "b": 1.0},
+                                 "count_by_category": {"a": 2, "b": 1},
+                                 "by_construct": {"count": [0.5, 2], "one_hop": [1.0, 1]},
                                  "measures_by_category": {"a": {"recall": 0.75}}}
+
+
+def test_degenerate_answers_are_loops_not_long_queries():
+    assert degenerate("MATCH (n:Movie) RETURN n.d:title AS doradoradoradoradorador")
+    assert degenerate("RETURN n.name, n.name, n.name, n.name, n.name")
+    assert not degenerate("MATCH (p:Person)-[:PRODUCED]->(m:Movie) WHERE p.born < 1970 AND m.released > 2000 "
+                          "RETURN p.name ORDER BY p.name LIMIT 3")
+    assert not degenerate("MATCH (a)-[:R]->(b)-[:R]->(c)-[:R]->(d) RETURN d")
