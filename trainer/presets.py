@@ -63,7 +63,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", "tiny", params_b=0.003, hidden_size=256, num_layers=4, method="full", max_seq_len=256,
-                   batch_size=16, grad_accum=1, learning_rate=2e-3, epochs=12.0, continue_epochs=6.0, warmup_ratio=0.05,
+                   batch_size=16, grad_accum=1, learning_rate=2e-3, epochs=12.0, continue_epochs=12.0, warmup_ratio=0.05,
                    tiny_shape={"vocab_size": 1024, "hidden_size": 256, "layers": 4, "heads": 4, "max_positions": 512}),
     "smollm2_135m": Preset("smollm2_135m", "shipped:smollm2", params_b=0.135, hidden_size=576, num_layers=30,
                            lora_r=16, lora_alpha=32, lora_dropout=0.0, max_seq_len=512, batch_size=8, grad_accum=1,

@@ -19,8 +19,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.domains.base import Domain, EvalFile, Task, with_steering
-from agents.domains.cypher_lexicon import plural, words
-from agents.domains.cypher_plans import LEVELS, PlanSampler
+from agents.domains.cypher_lexicon import NUMBER_WORDS, plural, words
+from agents.domains.cypher_plans import LEVELS, SMALL_LABEL, PlanSampler
 from evaluators.cypher import execution_match, query_constructs, schema_names, verify_cypher_example
 from evaluators.graphdb import GraphBackend, is_write_query, strip_strings
 from evaluators.harness import degenerate
@@ -105,7 +105,8 @@ class CypherDomain(Domain):
             result = self.graph.run(cypher)
             took = time.perf_counter() - started
             summarised = {"limit", "count", "numeric_aggregate"} & set(query_constructs(cypher))
-            everything = result.ok and not summarised and len(result.rows) >= self.plans.size(cypher)
+            size = self.plans.size(cypher)
+            everything = result.ok and not summarised and len(result.rows) >= size > SMALL_LABEL
             if result.ok and result.rows and not everything and took < _CHEAP_SECONDS:
                 return question, cypher
         return question, cypher  # the verifier says why it fails
@@ -161,7 +162,9 @@ class CypherDomain(Domain):
         labels, _, _ = schema_names(query)
         # A node pinned by a named value ("Who wrote 'The Hidden Crown'?") needs no label of its own.
         pinned = set(re.findall(r"\(\s*\w*\s*:\s*`?(\w+)`?\s*\{[^}]*'", query))
-        missing = [x for x in literals + numbers if x.lower() not in question]
+        said = {str(n): word for n, word in NUMBER_WORDS.items()}
+        missing = [x for x in literals + numbers if x.lower() not in question
+                   and not (x in said and re.search(rf"\b{said[x]}\b", question))]
         missing += [label for label in sorted(labels - pinned)
                     if not any(form in question for form in (label.lower(), words(label), plural(label)))]
         if missing:

@@ -24,6 +24,8 @@ _PAST = {"wrote", "made", "bought", "sold", "built", "taught", "won", "led", "he
 _KEY = re.compile(r"(?:^id$|Id$|ID$|_id$|^key$|Key$|_key$|[cC]ode$|uuid$)")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _YEAR_WORDS = ("year", "born", "released", "founded", "established", "published", "created", "died", "built")
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
+                10: "ten", 11: "eleven", 12: "twelve"}
 MISSING = {"", "NULL", "null", "None", "N/A", "n/a"}
 """Strings that stand for no value (Northwind keeps `NULL` cells as the string)."""
 
@@ -147,6 +149,12 @@ def property_words(owner: str, name: str) -> str:
     return said
 
 
+def measure_words(f: Field) -> str:
+    """A property as something to sort or rank by: "unit price", but "year born" for `born`."""
+    said = property_words(f.owner, f.name)
+    return f"year {said}" if f.role == "year" and said.endswith(("ed", "born")) else said
+
+
 def _agree(verb: str, plural_subject: bool) -> str:
     """A verb in the third person singular, for a plural subject."""
     if not plural_subject or verb in _PAST or verb.endswith("ed"):
@@ -179,10 +187,13 @@ class Relation:
     (`forward`) or the target's (`backward`)."""
 
     type: str
+    target: str = ""
+    """The target's label: IN_GENRE to a Genre reads "is in", since the genre is named after it."""
 
     @property
     def _words(self) -> list[str]:
-        return words(self.type).split()
+        said = words(self.type).split()
+        return said[:-1] if len(said) > 1 and self.target and said[-1] == words(self.target) else said
 
     @property
     def _is_verb(self) -> bool:

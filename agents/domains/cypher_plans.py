@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from agents.domains.cypher_lexicon import (MISSING, Field, Relation, article, display_key, plural, profile, property_words,
+from agents.domains.cypher_lexicon import (MISSING, NUMBER_WORDS, Field, Relation, article, display_key, measure_words, plural,
+                                           profile, property_words,
                                            some, words)
 from evaluators.graphdb import GraphBackend, GraphSchema
 
@@ -36,6 +37,8 @@ _NEW_WORDS = ("Aurora", "Basil", "Cobalt", "Delta", "Ember", "Fable", "Granite",
               "Kestrel", "Linden", "Marlow", "Nimbus", "Opal", "Pioneer", "Quartz", "Rowan", "Sable", "Tamsin")
 _LOCATIONS = {"country", "city", "region", "state", "province", "continent", "location"}
 _SAMPLE_ROWS = 1000
+SMALL_LABEL = 50
+"""A label with at most this many nodes may be listed whole ("List every genre."); a bigger one never is."""
 
 
 def literal(value: Any) -> str:
@@ -44,6 +47,11 @@ def literal(value: Any) -> str:
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return repr(value)
+
+
+def _count(k: int, rng: random.Random) -> str:
+    """A number as people write it in a question: "3" or "three"."""
+    return NUMBER_WORDS[k] if k in NUMBER_WORDS and rng.random() < 0.35 else str(k)
 
 
 def _said(value: Any, rng: random.Random) -> str:
@@ -124,7 +132,7 @@ class PlanSampler:
         self._relation_fields: dict[str, dict[str, Field]] = {}
         self._group_sizes: dict[tuple, int] = {}
         self.heads: dict[str, list[Callable[[random.Random], tuple[str, str] | None]]] = {
-            "simple_retrieval": [self._list, self._list, self._lookup, self._top_k, self._neighbours],
+            "simple_retrieval": [self._list, self._list, self._lookup, self._top_k, self._neighbours, self._whole_label],
             "complex_retrieval": [self._complex_list, self._complex_list, self._top_k_path, self._exists],
             "simple_aggregation": [self._count, self._aggregate, self._group_by_field, self._group_by_neighbour],
             "complex_aggregation": [self._top_groups, self._top_groups, self._having, self._optional_count,
@@ -147,6 +155,10 @@ class PlanSampler:
                                   + f" LIMIT {_SAMPLE_ROWS}").rows if props else []
             self._relation_fields[rel] = {p: profile(rel, p, [r.get(p) for r in rows]) for p in props}
         return self._relation_fields[rel]
+
+    def relation(self, rel: str) -> Relation:
+        targets = {t for _, r, t in self.schema.relationships if r == rel}
+        return Relation(rel, targets.pop() if len(targets) == 1 else "")
 
     def _usable(self, fields: dict[str, Field], key: str | None = None) -> list[Field]:
         return [f for name, f in sorted(fields.items()) if f.comparable and name != key or f.role == "name" and name == key]
@@ -300,7 +312,7 @@ class PlanSampler:
             text += " " + " and ".join(conditions)
         if follow and i + 1 < len(walk.labels):
             relation, forward = walk.relations[i]
-            rel = Relation(relation)
+            rel = self.relation(relation)
             further = self.describe(walk, i + 1, many=False)
             clause = f"that {rel.forward(many)} {further}" if forward else rel.backward(further)
             on_relation = [c.phrase for c in walk.relation_conditions.get(i + 1, [])]
@@ -354,6 +366,7 @@ class PlanSampler:
         return self._ask(rng, self.describe(walk), said, plural(walk.labels[0]), acts=not walk.relations or walk.relations[0][1]), f"{self.match(walk)} RETURN DISTINCT {items}"
 
     def _lookup(self, rng: random.Random) -> tuple[str, str] | None:
+        """A property of a named node: "What is the unit price of Chai?", "When was the author Sven Berg born?"."""
         walk = self.walk(rng, 0)
         if not walk or walk.labels[0] not in self.key:
             return None
@@ -367,8 +380,11 @@ class PlanSampler:
         if f is None:
             return None
         p = property_words(f.owner, f.name)
-        question = rng.choice([f"What is the {p} of {self.describe(walk)}?", f"Tell me the {p} of {self.describe(walk)}.",
-                               f"What {p} does {self.describe(walk)} have?"])
+        if f.role == "year" and p.endswith(("ed", "born")):
+            question = f"When was {self.describe(walk)} {p}?"
+        else:
+            question = rng.choice([f"What is the {p} of {self.describe(walk)}?", f"Tell me the {p} of {self.describe(walk)}.",
+                                   f"What {p} does {self.describe(walk)} have?"])
         return question, f"MATCH {walk.pattern()} RETURN {walk.variables[0]}.{f.name}"
 
     def _top_k_core(self, rng: random.Random, walk: Walk) -> tuple[str, str] | None:
@@ -380,19 +396,47 @@ class PlanSampler:
         most, order = rng.choice([("highest", "DESC"), ("lowest", "ASC")])
         if f.role in ("year", "date"):
             most = {"DESC": "latest", "ASC": "earliest"}[order]
-        p = property_words(f.owner, f.name)
+        p = measure_words(f)
         var = walk.variables[i]
         distinct = "DISTINCT " if len(walk.labels) > 1 else ""
         subject = self.describe(walk)
         whose = "" if i == 0 else f" (by the {p} of their {words(walk.labels[i])})"
-        question = rng.choice([f"What are the top {k} {subject} by {p}{whose}?",
-                               f"Which {k} {subject} have the {most} {p}{whose}?",
-                               f"List the {k} {subject} with the {most} {p}{whose}."])
+        n = _count(k, rng)
+        question = rng.choice([f"What are the top {n} {subject} by {p}{whose}?",
+                               f"Which {n} {subject} have the {most} {p}{whose}?",
+                               f"List the {n} {subject} with the {most} {p}{whose}.",
+                               f"Show the first {n} {subject} by {p}, {most} first{whose}."])
         if k == 1:
             question = rng.choice([f"Which {subject.replace(plural(walk.labels[0]), words(walk.labels[0]), 1)} has the {most} {p}{whose}?"])
             question = question if plural(walk.labels[0]) in subject else f"Which one of the {subject} has the {most} {p}{whose}?"
         items = f"{walk.variables[0]}.{self.key[walk.labels[0]]}, {f.expr(var)}"
         return question, f"{self.match(walk)} RETURN {distinct}{items} ORDER BY {f.expr(var)} {order} LIMIT {k}"
+
+    def _whole_label(self, rng: random.Random) -> tuple[str, str] | None:
+        """Every node of a small label, or any k of a bigger one, optionally sorted: "List every genre with its name."."""
+        walk = self.walk(rng, 0)
+        if not walk or walk.labels[0] not in self.key:
+            return None
+        label, var = walk.labels[0], walk.variables[0]
+        extra = next((f for f in self._usable(self.fields[label]) if f.name != self.key[label] and rng.random() < 0.4), None)
+        items, said = self.returned(walk, 0, extra)
+        things = plural(label)
+        if len(self.rows[label]) > SMALL_LABEL:
+            k = rng.choice([2, 3, 5, 5, 10])
+            n = _count(k, rng)
+            return rng.choice([f"Show {n} {things}{said}.", f"Name any {n} {things}{said}.", f"Give me {n} {things}{said}."]), \
+                f"MATCH ({var}:{label}) RETURN {items} LIMIT {k}"
+        ordered = [f for f in self._usable(self.fields[label]) if f.ordered]
+        if ordered and rng.random() < 0.4:
+            f = rng.choice(ordered)
+            order, way = rng.choice([("ASC", "lowest first"), ("DESC", "highest first")])
+            if f.role in ("year", "date"):
+                way = {"ASC": "earliest first", "DESC": "latest first"}[order]
+            p = measure_words(f)
+            return rng.choice([f"Sort the {things} by {p}, {way}.", f"List every {words(label)} by {p}, {way}."]), \
+                f"MATCH ({var}:{label}) RETURN {var}.{self.key[label]}, {f.expr(var)} ORDER BY {f.expr(var)} {order}"
+        return rng.choice([f"List every {words(label)}{said}.", f"What are all the {things}{said}?",
+                           f"Show me all the {things}{said}."]), f"MATCH ({var}:{label}) RETURN {items}"
 
     def _top_k(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self.walk(rng, 0)
@@ -451,7 +495,7 @@ class PlanSampler:
         subquery = f"EXISTS {{ MATCH ({walk.variables[0]}){arrow}{sub_walk.node(0)}" + \
                    (f" WHERE {' AND '.join(sub_where)}" if sub_where else "") + " }"
         other = self.describe(sub_walk, 0, many=False, quantifier="no" if negated else "")
-        relation = Relation(rel)
+        relation = self.relation(rel)
         clause = f"that {relation.forward(True)} {other}" if forward else relation.backward(other)
         question = self._ask(rng, f"{plural(walk.labels[0])} {clause}", noun=plural(walk.labels[0]))
         key = f"{walk.variables[0]}.{self.key[walk.labels[0]]}"
@@ -555,7 +599,7 @@ class PlanSampler:
         if order == "DESC":
             forms.append(f"What are the top {k} {plural(group)} by number of {things} {link}?")
         relation, forward = walk.relations[-1]
-        done_to_group = Relation(relation).backward("x")  # "supplied by x": the group is what the others act on
+        done_to_group = self.relation(relation).backward("x")  # "supplied by x": the group is what the others act on
         if len(walk.labels) == 2 and forward and done_to_group.endswith(" by x") and not walk.conditions.get(0):
             done = done_to_group.removesuffix(" by x")
             least = "least" if order == "ASC" else "most"
@@ -567,12 +611,12 @@ class PlanSampler:
     def _link_to_group(self, walk: Walk, pronoun: str = "them") -> str:
         """How the subject reaches the group, said from the subject: "that are part of it", "supplied by them"."""
         relation, forward = walk.relations[0]
-        rel = Relation(relation)
+        rel = self.relation(relation)
         subject = "they" if pronoun == "them" else pronoun
         if len(walk.labels) == 2:
             return f"that {rel.forward(True)} {pronoun}" if forward else rel.backward(subject, pronoun == "them").replace("by they", "by them")
         second, forward2 = walk.relations[1]
-        rel2 = Relation(second)
+        rel2 = self.relation(second)
         middle = article(words(walk.labels[1])) + " " + (
             f"that {rel2.forward(False)} {pronoun}" if forward2 else rel2.backward(subject, pronoun == "them").replace("by they", "by them"))
         return f"that {rel.forward(True)} {middle}" if forward else rel.backward(middle)
@@ -601,7 +645,7 @@ class PlanSampler:
         self.conditions_on(rng, walk, 0, 1, pin=False)
         x, y = walk.variables
         relation, forward = walk.relations[0]
-        rel = Relation(relation)
+        rel = self.relation(relation)
         arrow = f"-[:{relation}]->" if forward else f"<-[:{relation}]-"
         link = f"that it {rel.forward(False)}" if forward else f"that {rel.forward(True)} it"
         subject, others = self.describe(walk, 0, many=True, follow=False), plural(walk.labels[1])
@@ -677,7 +721,7 @@ class PlanSampler:
         if self.fields[walk.labels[0]][self.key[walk.labels[0]]].role != "name":
             return None
         (relation, forward), (x, y) = walk.relations[0], walk.labels
-        key, rel = self.key[x], Relation(relation)
+        key, rel = self.key[x], self.relation(relation)
         arrow, back = (f"-[:{relation}]->", f"<-[:{relation}]-") if forward else (f"<-[:{relation}]-", f"-[:{relation}]->")
         shared = (f"that {rel.forward(True)} {article(words(y))} that {_said(name, rng)} {rel.forward(False)} too" if forward
                   else f"{rel.backward(article(words(y)))} that {rel.backward(_said(name, rng))} too")
@@ -718,7 +762,7 @@ class PlanSampler:
         a, b = self._named(rng, s), self._named(rng, t)
         if a is None or b is None:
             return None
-        rel = Relation(relation)
+        rel = self.relation(relation)
         return (f"Record that the {words(s)} {_said(a, rng)} {rel.forward(False)} the {words(t)} {_said(b, rng)}, "
                 f"unless that is already recorded.",
                 f"MATCH (a:{s} {{{self.key[s]}: {literal(a)}}}), (b:{t} {{{self.key[t]}: {literal(b)}}}) "
