@@ -723,9 +723,13 @@ class PlanSampler:
         (relation, forward), (x, y) = walk.relations[0], walk.labels
         key, rel = self.key[x], self.relation(relation)
         arrow, back = (f"-[:{relation}]->", f"<-[:{relation}]-") if forward else (f"<-[:{relation}]-", f"-[:{relation}]->")
-        shared = (f"that {rel.forward(True)} {article(words(y))} that {_said(name, rng)} {rel.forward(False)} too" if forward
-                  else f"{rel.backward(article(words(y)))} that {rel.backward(_said(name, rng))} too")
-        question = f"Which other {plural(x)} {shared.removeprefix('that ')}?" if forward else f"Which other {plural(x)} are {shared}?"
+        if forward:
+            question = f"Which other {plural(x)} {rel.forward(True)} {article(words(y))} that {_said(name, rng)} {rel.forward(False)} too?"
+        elif rel.backward("x").endswith(" by x"):  # "supplied by": say what the other side does
+            question = (f"Which other {plural(x)} are {rel.backward(article(words(y)))} that {rel.forward(False)} "
+                        f"{_said(name, rng)} too?")
+        else:
+            question = f"Which other {plural(x)} share {article(words(y))} with the {words(x)} {_said(name, rng)}?"
         return question, (f"MATCH (a:{x} {{{key}: {literal(name)}}}){arrow}(:{y}){back}(o:{x}) WHERE o <> a "
                           f"RETURN DISTINCT o.{key}")
 
