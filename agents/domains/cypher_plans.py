@@ -295,8 +295,10 @@ class PlanSampler:
 
     # -- words for a walk ------------------------------------------------------
 
-    def describe(self, walk: Walk, i: int = 0, many: bool = True, quantifier: str = "", follow: bool = True) -> str:
-        """Node i and everything beyond it: "products with a unit price above 20 that are part of the category Beverages"."""
+    def describe(self, walk: Walk, i: int = 0, many: bool = True, quantifier: str = "", follow: bool = True,
+                 via: tuple[str, ...] = ()) -> str:
+        """Node i and everything beyond it: "products with a unit price above 20 that are part of the category Beverages".
+        `via`: conditions on the relationship that reached node i, said right after it, before anything further."""
         label = walk.labels[i]
         pins = [c.pin for c in walk.conditions.get(i, []) if c.pin]
         rng = random.Random(repr(walk.row.get(f"n{i}.{self.key.get(label)}")))
@@ -310,14 +312,14 @@ class PlanSampler:
         conditions = [c.phrase.format(be="are" if many else "is") for c in walk.conditions.get(i, []) if not c.pin]
         if conditions:
             text += " " + " and ".join(conditions)
+        if via:
+            text += "," + " and".join(" " + p for p in via) + ","
         if follow and i + 1 < len(walk.labels):
             relation, forward = walk.relations[i]
             rel = self.relation(relation)
-            further = self.describe(walk, i + 1, many=False)
-            clause = f"that {rel.forward(many)} {further}" if forward else rel.backward(further)
-            on_relation = [c.phrase for c in walk.relation_conditions.get(i + 1, [])]
-            text += " " + clause + ("," + " and".join(" " + p for p in on_relation) if on_relation else "")
-        return text
+            further = self.describe(walk, i + 1, many=False, via=tuple(c.phrase for c in walk.relation_conditions.get(i + 1, [])))
+            text += " " + (f"that {rel.forward(many)} {further}" if forward else rel.backward(further))
+        return text.rstrip(",")
 
     def returned(self, walk: Walk, i: int = 0, extra: Field | None = None) -> tuple[str, str]:
         """(RETURN items, words for them) for node i: its display key, and `extra` if given."""
