@@ -409,8 +409,7 @@ class PlanSampler:
                                f"List the {n} {subject} with the {most} {p}{whose}.",
                                f"Show the first {n} {subject} by {p}, {most} first{whose}."])
         if k == 1:
-            question = rng.choice([f"Which {subject.replace(plural(walk.labels[0]), words(walk.labels[0]), 1)} has the {most} {p}{whose}?"])
-            question = question if plural(walk.labels[0]) in subject else f"Which one of the {subject} has the {most} {p}{whose}?"
+            question = f"Which one of the {subject} has the {most} {p}{whose}?"
         items = f"{walk.variables[0]}.{self.key[walk.labels[0]]}, {f.expr(var)}"
         return question, f"{self.match(walk)} RETURN {distinct}{items} ORDER BY {f.expr(var)} {order} LIMIT {k}"
 
