@@ -124,7 +124,8 @@ class PlanSampler:
         self.graph = graph
         self.schema = schema
         self.rows = {label: self._rows(label) for label in schema.labels}
-        self.fields = {label: {p: profile(label, p, [r.get(p) for r in self.rows[label]]) for p in props}
+        # Sorted: the graph may list properties in any order, and a draft must depend on its seed alone.
+        self.fields = {label: {p: profile(label, p, [r.get(p) for r in self.rows[label]]) for p in sorted(props)}
                        for label, props in schema.labels.items()}
         self.key = {label: display_key(fields) for label, fields in self.fields.items() if fields}
         self.edges = [e for e in schema.relationships if self.rows[e[0]] and self.rows[e[2]]]
