@@ -164,9 +164,10 @@ class PlanSampler:
     def _usable(self, fields: dict[str, Field], key: str | None = None) -> list[Field]:
         return [f for name, f in sorted(fields.items()) if f.comparable and name != key or f.role == "name" and name == key]
 
-    def walk(self, rng: random.Random, hops: int, start: str | None = None, end: str | None = None) -> Walk | None:
-        """A random path of `hops` relationships from `start` (any label with rows if None), with one real instance."""
-        labels = [start or rng.choice(sorted(label for label in self.rows if self.rows[label]))]
+    def walk(self, rng: random.Random, hops: int, distinct_ends: bool = False) -> Walk | None:
+        """A random path of `hops` relationships from any label with rows, with one real instance;
+        None if there is none, or if `distinct_ends` and it ends on the label it started from."""
+        labels = [rng.choice(sorted(label for label in self.rows if self.rows[label]))]
         relations: list[tuple[str, bool]] = []
         for _ in range(hops):
             here = labels[-1]
@@ -178,10 +179,11 @@ class PlanSampler:
             rel, forward, label = rng.choice(sorted(options))
             relations.append((rel, forward))
             labels.append(label)
-        if end and labels[-1] != end:
-            return None
         instances = self._instances_of(tuple(labels), tuple(relations))
-        return Walk(labels, relations, rng.choice(instances)) if instances else None
+        if not instances:
+            return None
+        row = rng.choice(instances)
+        return None if distinct_ends and labels[0] == labels[-1] else Walk(labels, relations, row)
 
     def _instances_of(self, labels: tuple[str, ...], relations: tuple[tuple[str, bool], ...]) -> list[dict[str, Any]]:
         if (labels, relations) not in self._instances:
@@ -557,8 +559,8 @@ class PlanSampler:
         return question, (f"{self.match(walk)} RETURN {g}.{self.key[group]}, count(DISTINCT {walk.variables[0]}) AS count")
 
     def _group_walk(self, rng: random.Random, hops: int) -> Walk | None:
-        walk = self.walk(rng, hops)
-        if not walk or walk.labels[-1] not in self.key or walk.labels[0] == walk.labels[-1]:
+        walk = self.walk(rng, hops, distinct_ends=True)
+        if not walk or walk.labels[-1] not in self.key:
             return None
         if hops == 1 and self._most_per_group(walk) <= 1:
             return None  # every group holds one: "the orders with the most customers" asks nothing
@@ -641,8 +643,8 @@ class PlanSampler:
                           f"RETURN {g}.{self.key[group]}, count")
 
     def _optional_count(self, rng: random.Random) -> tuple[str, str] | None:
-        walk = self.walk(rng, 1)
-        if not walk or walk.labels[0] == walk.labels[1]:
+        walk = self.walk(rng, 1, distinct_ends=True)
+        if not walk:
             return None
         self.conditions_on(rng, walk, 0, 1, pin=False)
         x, y = walk.variables
@@ -676,8 +678,8 @@ class PlanSampler:
         return question, (f"{self.match(walk)} RETURN {g}.{self.key[group]}, {function}({f.expr(walk.variables[0])}) AS {said}")
 
     def _chain(self, rng: random.Random) -> tuple[str, str] | None:
-        walk = self.walk(rng, rng.choice([2, 2, 3]))
-        if not walk or walk.labels[0] == walk.labels[-1]:
+        walk = self.walk(rng, rng.choice([2, 2, 3]), distinct_ends=True)
+        if not walk:
             return None
         self.conditions_on(rng, walk, len(walk.labels) - 1, 1, pin=True)
         if not walk.conditions:
@@ -716,8 +718,8 @@ class PlanSampler:
                           f"(b:{target} {{{self.key[target]}: {literal(b)}}})) RETURN length(p) AS hops")
 
     def _shared_neighbour(self, rng: random.Random) -> tuple[str, str] | None:
-        walk = self.walk(rng, 1)
-        if not walk or walk.labels[0] == walk.labels[1]:
+        walk = self.walk(rng, 1, distinct_ends=True)
+        if not walk:
             return None
         name = walk.row.get(f"n0.{self.key[walk.labels[0]]}")
         if self.fields[walk.labels[0]][self.key[walk.labels[0]]].role != "name":
