@@ -260,19 +260,17 @@ class ImprovementCycle:
         round_ = state["round"]
         failures: dict[str, list[list[str]]] = {}
         correct: dict[str, list[bool]] = {}
-        by_construct: dict[str, list[bool]] = {}
         for line in self.run.evaluation(round_, "feedback").read_text().splitlines():
             item = json.loads(line)
             correct.setdefault(item["category"], []).append(item["correct"])
-            for construct in item.get("constructs", ()):
-                by_construct.setdefault(construct, []).append(item["correct"])
             if not item["correct"]:
                 failures.setdefault(item["category"], []).append([item["id"], item["question"]])
         # A floor keeps every category in the mix; the rest follows the failure rate.
         weights = {c: round(0.25 + 1 - sum(v) / len(v), 3) for c, v in sorted(correct.items())}
         record = {**state["current"], "seconds": time.time() - state["current"]["started"]}
         # Constructs seen often enough to judge get their failure rate: the next round prefers plans that use them.
-        emphasis = {c: round(1 - sum(v) / len(v), 3) for c, v in sorted(by_construct.items()) if len(v) >= 3}
+        constructs = state["current"]["scores"]["feedback"].get("by_construct", {})
+        emphasis = {c: round(1 - accuracy, 3) for c, (accuracy, n) in constructs.items() if n >= 3}
         plan = {"weights": weights, "focus": {c: f[:8] for c, f in failures.items()}, "emphasis": emphasis}
         self.emit("planned", round_, weights=weights, emphasis=emphasis)
         return {"history": state["history"] + [record], "plan": plan}

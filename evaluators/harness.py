@@ -61,20 +61,22 @@ def summarise(scores: list[ItemScore]) -> dict[str, Any]:
     by_category: dict[str, list[bool]] = defaultdict(list)
     by_construct: dict[str, list[bool]] = defaultdict(list)
     measured: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    overall: dict[str, list[float]] = defaultdict(list)
     for s in scores:
         by_category[s.category].append(s.correct)
         for construct in s.constructs:
             by_construct[construct].append(s.correct)
         for name, value in s.measures.items():
             measured[s.category][name].append(value)
+            overall[name].append(value)
     return {
         "accuracy": sum(s.correct for s in scores) / len(scores) if scores else 0.0,
         "n": len(scores),
         "by_category": {c: sum(v) / len(v) for c, v in sorted(by_category.items())},
-        "count_by_category": {c: len(v) for c, v in sorted(by_category.items())},
         "by_construct": {c: [sum(v) / len(v), len(v)] for c, v in sorted(by_construct.items())},
         "measures_by_category": {c: {m: sum(v) / len(v) for m, v in sorted(ms.items())}
                                  for c, ms in sorted(measured.items())},
+        "measures": {m: sum(v) / len(v) for m, v in sorted(overall.items())},
     }
 
 

@@ -30,15 +30,6 @@ def by_category(split: str, baseline: dict[str, Any], history: list[dict[str, An
     return lines
 
 
-def _degenerate_share(scores: dict[str, Any]) -> float | None:
-    measured = scores.get("measures_by_category", {})
-    counts = scores.get("count_by_category") or {}
-    if not measured:
-        return None
-    total = sum(counts.get(c, 1) * m.get("degenerate", 0.0) for c, m in measured.items())
-    return total / sum(counts.get(c, 1) for c in measured)
-
-
 def by_construct(split: str, baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
     """A table: accuracy per construct the items' references use, one column per round."""
     constructs = baseline[split].get("by_construct") or {}
@@ -116,11 +107,10 @@ def write_report(run: RunFolder, config: dict[str, Any], baseline: dict[str, Any
             lines += ["", f"## Your evaluation file `{split}`", "",
                       f"{baseline[split]['n']} items, never trained on or fed back. Overall, round 0 → last: {rounds}.", "",
                       *by_category(split, baseline, history), *by_construct(split, baseline, history)]
-            degenerate = [s[split].get("measures_by_category", {}) for s in [baseline] + [h["scores"] for h in history]]
-            if any(any("degenerate" in m for m in d.values()) for d in degenerate):
-                shares = [_degenerate_share(s[split]) for s in [baseline] + [h["scores"] for h in history]]
-                lines += ["", "Answers that fell into a loop (a span repeated four times running), round 0 → last: " +
-                          " → ".join(_pct(x) for x in shares) + "."]
+            rounds_measures = [s[split].get("measures", {}) for s in [baseline] + [h["scores"] for h in history]]
+            for name in rounds_measures[-1]:
+                lines += ["", f"{name.replace('_', ' ')} over all items, round 0 → last: " +
+                          " → ".join(_pct(m.get(name)) for m in rounds_measures) + "."]
     measures = history[-1]["scores"]["test"].get("measures_by_category") if history else None
     if measures:
         names = sorted({m for ms in measures.values() for m in ms})

@@ -32,9 +32,8 @@ def test_summary_is_per_category_and_per_construct():
     scores = [ItemScore("1", "a", "q", "r", "x", True, "", {"recall": 1.0}, ("count", "one_hop")),
               ItemScore("2", "a", "q", "r", "y", False, "", {"recall": 0.5}, ("count",)), ItemScore("3", "b", "q", "r", "z", True, "")]
     assert summarise(scores) == {"accuracy": 2 / 3, "n": 3, "by_category": {"a": 0.5, "b": 1.0},
-                                 "count_by_category": {"a": 2, "b": 1},
                                  "by_construct": {"count": [0.5, 2], "one_hop": [1.0, 1]},
-                                 "measures_by_category": {"a": {"recall": 0.75}}}
+                                 "measures_by_category": {"a": {"recall": 0.75}}, "measures": {"recall": 0.75}}
 
 
 def test_degenerate_answers_are_loops_not_long_queries():
