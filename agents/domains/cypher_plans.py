@@ -65,8 +65,9 @@ class Condition:
     cypher: str
     phrase: str
     pin: tuple[str, Any] | None = None
-    field: str = ""
     """(property, value) written in the node's pattern map, not in WHERE."""
+    field: str = ""
+    """The property it tests, so a node or relationship gets at most one condition per property."""
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Walk:
     variables: list[str] = field(default_factory=list)
     conditions: dict[int, list[Condition]] = field(default_factory=dict)
     relation_conditions: dict[int, list[Condition]] = field(default_factory=dict)
+    """Per hop i: its relationship is named r{i} in the pattern, and these conditions test it."""
 
     def __post_init__(self) -> None:
         taken = {f"r{i}" for i in range(1, len(self.labels))}  # relationship variables
@@ -100,7 +102,7 @@ class Walk:
         text = self.node(start)
         for i in range(start + 1, len(self.labels)):
             rel, forward = self.relations[i - 1]
-            var = f"r{i}" if self.relation_conditions.get(i) else ""
+            var = f"r{i}" if i in self.relation_conditions else ""
             text += (f"-[{var}:{rel}]->" if forward else f"<-[{var}:{rel}]-") + self.node(i)
         return text
 
@@ -588,15 +590,11 @@ class PlanSampler:
         if rels and rng.random() < 0.4:
             i = rng.choice(rels)
             f = rng.choice([f for f in self.relation_fields(walk.relations[i - 1][0]).values() if f.role == "number"])
-            walk.relation_conditions.setdefault(i, [])
-            pattern = walk.pattern().replace(f":{walk.relations[i - 1][0]}]", f"r{i}:{walk.relations[i - 1][0]}]", 1) \
-                if f"r{i}:" not in walk.pattern() else walk.pattern()
-            where = walk.where()
+            walk.relation_conditions.setdefault(i, [])  # names the relationship, so the sum can read it
             p = property_words(f.owner, f.name)
             question = rng.choice([f"Which {k} {plural(group)} have the highest total {p} over the {things} {link}?",
                                    f"What are the top {k} {plural(group)} by total {p} over the {things} {link}?"])
-            return question, (f"MATCH {pattern}" + (f" WHERE {' AND '.join(where)}" if where else "") +
-                              f" WITH {g}, sum({f.expr(f'r{i}')}) AS total ORDER BY total DESC LIMIT {k} "
+            return question, (f"{self.match(walk)} WITH {g}, sum({f.expr(f'r{i}')}) AS total ORDER BY total DESC LIMIT {k} "
                               f"RETURN {g}.{self.key[group]}, total")
         most, order = rng.choice([("most", "DESC"), ("fewest", "ASC")])
         forms = [f"Which {k} {plural(group)} have the {most} {things} {link}?"]
