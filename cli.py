@@ -104,9 +104,11 @@ def run(
     grounding: Annotated[Path, typer.Option(help="JSONL of general examples mixed into training.")] = GROUNDING,
     grounding_ratio: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of general examples in training.")] = 0.2,
     epochs: Annotated[Optional[float], typer.Option(help="Training epochs per round (default: the preset's).")] = None,
-    replay: Annotated[float, typer.Option(min=0.0, max=1.0, help="Rounds after the first train the last student on their new "
-                                          "examples plus this share of earlier ones, for the preset's continue_epochs; "
-                                          "1 retrains on everything accepted so far, for the full epochs.")] = 0.3,
+    replay: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Rounds after the first train the last student on "
+                                                    "their new examples plus this share of earlier ones, for the preset's "
+                                                    "continue_epochs; 1 retrains on everything accepted so far, for the full "
+                                                    "epochs. Default: the preset's (0.3; tiny, which starts random: 1).",
+                                                    show_default=False)] = None,
     workspace: WorkspaceOption = Path("workspace"),
     concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
     max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,

