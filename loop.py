@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sqlite3
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -143,12 +142,12 @@ class ImprovementCycle:
         """Held-out items: the domain's own, or made and verified by the template
         teacher, split into feedback and test; and each of the user's eval files."""
         from evaluators.harness import split_feedback_test
-        from forge.store import SQLiteStore
+        from forge.store import open_store
 
         self.emit("step", 0, step="held-out evaluation items", run_id=self.config.run_id)
         items = self.domain.heldout_items()
         if items is None:
-            store = SQLiteStore(self.run.heldout_store)
+            store = open_store(self.run.heldout_store)
             config = replace(self.config.generation, teacher="template", critic="template", count=self.config.heldout,
                              seed=self.config.generation.seed + 10_000, round=-1)
             self._generate(config, store)
@@ -325,24 +324,21 @@ class ImprovementCycle:
 
 def run_cycle(cycle: ImprovementCycle) -> dict:
     """Run the cycle to the end, resuming from the workspace's checkpoint if there is one."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
+    from forge.store import open_checkpointer
 
     config = cycle.config
     cycle.run.root.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(cycle.workspace.cycle_checkpoints_path, check_same_thread=False)
-    graph = cycle.graph(SqliteSaver(connection))
-    thread = {"configurable": {"thread_id": config.run_id}, "recursion_limit": 10 * config.rounds + 20}
-    saved = graph.get_state(thread)
-    if saved.next:
-        cycle.emit("step", saved.values.get("round", 0), step=f"resuming run {config.run_id} at {', '.join(saved.next)}")
-        state = graph.invoke(None, thread)
-    elif saved.values.get("report") and len(saved.values["history"]) >= config.rounds:
-        cycle.emit("step", saved.values["round"], step=f"run {config.run_id} already finished")
-        state = saved.values
-    else:
-        state = graph.invoke({} if not saved.values else None, thread)
-    connection.close()
-    return state
+    with open_checkpointer(cycle.workspace.cycle_checkpoints_path) as checkpointer:
+        graph = cycle.graph(checkpointer)
+        thread = {"configurable": {"thread_id": config.run_id}, "recursion_limit": 10 * config.rounds + 20}
+        saved = graph.get_state(thread)
+        if saved.next:
+            cycle.emit("step", saved.values.get("round", 0), step=f"resuming run {config.run_id} at {', '.join(saved.next)}")
+            return graph.invoke(None, thread)
+        if saved.values.get("report") and len(saved.values["history"]) >= config.rounds:
+            cycle.emit("step", saved.values["round"], step=f"run {config.run_id} already finished")
+            return saved.values
+        return graph.invoke({} if not saved.values else None, thread)
 
 
 def main() -> None:

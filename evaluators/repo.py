@@ -27,7 +27,6 @@ import hashlib
 import json
 import re
 import shlex
-import sqlite3
 import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from evaluators.coding import TOOLCHAINS, code_blocks
 from evaluators.repo_index import CACHE, CITATION, RepoIndex, Symbol, parser, syntax_errors
 from evaluators.repo_tests import test_names
 from forge.records import Check
+from forge.store import open_cache
 
 BACKTICKED = re.compile(r"`([^`\n]+)`")
 IDENTIFIER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\(\))?$")
@@ -193,20 +193,17 @@ def _is_guard(node, language: str) -> bool:
 
 
 class CheckCache:
-    """Sandbox outcomes by key, in SQLite: a crash loses at most the check in flight."""
+    """Sandbox outcomes by key: a crash loses at most the check in flight."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS checks (key TEXT PRIMARY KEY, checks TEXT NOT NULL)")
+        self.cache = open_cache(path, "sandbox_checks")
 
     def get(self, key: str) -> list[Check] | None:
-        row = self.db.execute("SELECT checks FROM checks WHERE key = ?", (key,)).fetchone()
-        return [Check(**c) for c in json.loads(row[0])] if row else None
+        found = self.cache.get(key)
+        return [Check(**c) for c in json.loads(found)] if found else None
 
     def put(self, key: str, checks: list[Check]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?)", (key, json.dumps([asdict(c) for c in checks])))
+        self.cache.put(key, json.dumps([asdict(c) for c in checks]))
 
 
 class RepoVerifier:

@@ -13,32 +13,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import closing
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from forge.store import Job
 from forge.workspace import Workspace
 
 LOOP = Path(__file__).resolve().parents[1] / "loop.py"
-JOBS = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    command TEXT NOT NULL,
-    argv TEXT NOT NULL,
-    status TEXT NOT NULL,
-    exit_code INTEGER,
-    created_at REAL NOT NULL,
-    ended_at REAL
-);
-"""
-
 
 class EventLog:
     """Progress as JSON lines, one `{"kind", "round", "data", "at"}` each."""
@@ -65,22 +52,6 @@ class EventLog:
         self.file.close()
 
 
-@dataclass
-class Job:
-    id: str
-    command: str
-    """generate or run"""
-    argv: list[str]
-    status: str
-    """running, succeeded, failed or cancelled"""
-    exit_code: int | None
-    created_at: float
-    ended_at: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 class JobRunner:
     """Starts, lists and cancels jobs in one workspace."""
 
@@ -89,20 +60,13 @@ class JobRunner:
         self.folder = workspace.root / "jobs"
         self.folder.mkdir(parents=True, exist_ok=True)
         workspace.create().open_store().close()  # the store and its tables
-        with self._db() as db:
-            db.executescript(JOBS)
         self.processes: dict[str, subprocess.Popen] = {}
         self.lock = threading.Lock()
         self.closing = False
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """A connection of its own for each use: requests and job watchers run in different threads."""
-        db = sqlite3.connect(self.workspace.store_path, isolation_level=None, timeout=10)
-        try:
-            yield db
-        finally:
-            db.close()
+    def _store(self):
+        """A store of its own for each use: requests and job watchers run in different threads."""
+        return closing(self.workspace.open_store())
 
     def events_path(self, job_id: str) -> Path:
         return self.folder / f"{job_id}.events.jsonl"
@@ -110,9 +74,8 @@ class JobRunner:
     def start(self, command: str, options: list[str]) -> Job:
         job_id = uuid.uuid4().hex[:12]
         argv = [command, *options, "--workspace", str(self.workspace.root)]
-        with self._db() as db:
-            db.execute("INSERT INTO jobs VALUES (?, ?, ?, 'running', NULL, ?, NULL)",
-                       (job_id, command, json.dumps(argv), time.time()))
+        with self._store() as store:
+            store.add_job(Job(job_id, command, argv, "running", None, time.time(), None))
         self._launch(job_id, argv)
         return self.job(job_id)
 
@@ -134,19 +97,18 @@ class JobRunner:
         with self.lock:
             cancelled = self.processes.pop(job_id, None) is None
         status = "cancelled" if cancelled else "succeeded" if code == 0 else "failed"
-        with self._db() as db:
-            db.execute("UPDATE jobs SET status = ?, exit_code = ?, ended_at = ? WHERE id = ? AND status = 'running'",
-                       (status, code, time.time(), job_id))
+        with self._store() as store:
+            store.end_job(job_id, status, code)
 
     def resume_unfinished(self) -> list[str]:
         """Start again every job the store says is running but no process of ours runs (a server restart)."""
         resumed = []
-        with self._db() as db:
-            unfinished = db.execute("SELECT id, argv FROM jobs WHERE status = 'running'").fetchall()
-        for job_id, argv in unfinished:
-            if job_id not in self.processes:
-                self._launch(job_id, json.loads(argv))
-                resumed.append(job_id)
+        with self._store() as store:
+            unfinished = store.jobs(status="running")
+        for job in unfinished:
+            if job.id not in self.processes:
+                self._launch(job.id, job.argv)
+                resumed.append(job.id)
         return resumed
 
     def cancel(self, job_id: str) -> Job | None:
@@ -154,19 +116,17 @@ class JobRunner:
             process = self.processes.pop(job_id, None)
         if process is not None:
             _terminate(process)
-            with self._db() as db:
-                db.execute("UPDATE jobs SET status = 'cancelled', ended_at = ? WHERE id = ? AND status = 'running'",
-                           (time.time(), job_id))
+            with self._store() as store:
+                store.end_job(job_id, "cancelled")
         return self.job(job_id)
 
     def job(self, job_id: str) -> Job | None:
-        with self._db() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row) if row else None
+        with self._store() as store:
+            return store.job(job_id)
 
     def jobs(self) -> list[Job]:
-        with self._db() as db:
-            return [_job(row) for row in db.execute("SELECT * FROM jobs ORDER BY created_at DESC")]
+        with self._store() as store:
+            return store.jobs()
 
     def close(self) -> None:
         """Stop the running jobs with the server. They stay `running` in the
@@ -187,7 +147,3 @@ def _terminate(process: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
 
-
-def _job(row: tuple) -> Job:
-    job_id, command, argv, status, exit_code, created_at, ended_at = row
-    return Job(job_id, command, json.loads(argv), status, exit_code, created_at, ended_at)

@@ -258,8 +258,7 @@ def create_app(workspace: Workspace, token: str) -> FastAPI:
     def list_runs() -> list[dict[str, Any]]:
         store = workspace.open_store()
         try:
-            runs = store.db.execute("SELECT run_id, domain, created_at FROM runs ORDER BY created_at").fetchall()
-            return [{"run_id": r, "domain": d, "created_at": t, **store.summary(r)} for r, d, t in runs]
+            return [{**run, **store.summary(run["run_id"])} for run in store.runs()]
         finally:
             store.close()
 
@@ -311,8 +310,8 @@ def pages(app: FastAPI, workspace: Workspace, runner: JobRunner, api, token: str
     def runs_page() -> HTMLResponse:
         store = workspace.open_store()
         try:
-            runs = store.db.execute("SELECT run_id, domain FROM runs ORDER BY created_at").fetchall()
-            summaries = [{"run_id": r, "domain": d, **store.summary(r)} for r, d in runs]
+            summaries = [{"run_id": run["run_id"], "domain": run["domain"], **store.summary(run["run_id"])}
+                         for run in store.runs()]
         finally:
             store.close()
         cycles = sorted(p.parent.name for p in (workspace.root / "runs").glob("*/report.md"))
@@ -333,7 +332,7 @@ def pages(app: FastAPI, workspace: Workspace, runner: JobRunner, api, token: str
         try:
             items = [_row(i) for i in _items(store, f, limit, offset)]
             summary, people = store.summary(), store.human_agreement()
-            runs = [r for (r,) in store.db.execute("SELECT run_id FROM runs ORDER BY created_at")]
+            runs = [run["run_id"] for run in store.runs()]
         finally:
             store.close()
         agreement = (f"people judged {people['judged']} examples and overturned the verifier on {people['overturned']}"

@@ -1,65 +1,23 @@
-"""Where examples live: SQLite (WAL) behind a small interface.
+"""Storage behind one door: what the pipeline, the service and the jobs need
+from it, and the functions that open it. Nothing else names a back end.
 
 A generation run is a set of numbered *slots*; each finished slot is written in
 one transaction together with its example, so a crash loses at most the slots
 in flight and a restart re-runs exactly those. Examples are keyed by content
 hash: writing one twice stores it once. Rejected examples are kept with every
-reason, for `audit`.
+reason, for `audit`. Jobs are the service's background commands.
+
+SQLite (forge/sqlite_store.py) is the back end today. A new back end
+implements `Store` and `Cache` and is chosen in `open_store` and `open_cache`.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, ContextManager, Iterator, Protocol
 
 from forge.records import Example, Lineage, Verdict
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    domain TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS examples (
-    id TEXT PRIMARY KEY,
-    domain TEXT NOT NULL,
-    category TEXT NOT NULL,
-    format TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    accepted INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS slots (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    slot INTEGER NOT NULL,
-    example_id TEXT NOT NULL REFERENCES examples(id),
-    accepted INTEGER NOT NULL,
-    reasons TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    lineage TEXT NOT NULL,
-    finished_at REAL NOT NULL,
-    PRIMARY KEY (run_id, slot)
-);
-CREATE INDEX IF NOT EXISTS slots_by_example ON slots(example_id);
-CREATE TABLE IF NOT EXISTS human_verdicts (
-    example_id TEXT NOT NULL REFERENCES examples(id),
-    accepted INTEGER NOT NULL,
-    note TEXT NOT NULL,
-    who TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS human_verdicts_by_example ON human_verdicts(example_id, at);
--- A person's latest word on each example (SQLite takes the other columns from the MAX(at) row).
-CREATE VIEW IF NOT EXISTS latest_human_verdicts AS
-    SELECT example_id, accepted, note, who, MAX(at) AS at FROM human_verdicts GROUP BY example_id;
-"""
 
 
 @dataclass(frozen=True)
@@ -75,11 +33,29 @@ class StoredExample:
     """A person's latest verdict: accepted, note, who, at."""
 
 
+@dataclass
+class Job:
+    """A background `generate` or `run` command started by the service."""
+
+    id: str
+    command: str
+    """generate or run"""
+    argv: list[str]
+    status: str
+    """running, succeeded, failed or cancelled"""
+    exit_code: int | None
+    created_at: float
+    ended_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class Store(Protocol):
-    """What the pipeline needs from storage. `SQLiteStore` is the default; a
-    PostgreSQL store for multi-machine runs implements the same methods."""
+    """Examples, slots, verdicts and jobs."""
 
     def start_run(self, run_id: str, domain: str, config: dict[str, Any]) -> None: ...
+    def runs(self) -> list[dict[str, Any]]: ...
     def finished_slots(self, run_id: str) -> set[int]: ...
     def record(self, run_id: str, slot: int, example: Example, verdict: Verdict, lineage: Lineage) -> None: ...
     def is_accepted(self, example_id: str) -> bool: ...
@@ -90,139 +66,36 @@ class Store(Protocol):
     def judge(self, example_id: str, accepted: bool, note: str, who: str) -> None: ...
     def human_agreement(self) -> dict[str, Any]: ...
     def summary(self, run_id: str | None = None) -> dict[str, Any]: ...
+    def add_job(self, job: Job) -> None: ...
+    def end_job(self, job_id: str, status: str, exit_code: int | None = None) -> None: ...
+    def job(self, job_id: str) -> Job | None: ...
+    def jobs(self, status: str | None = None) -> list[Job]: ...
     def close(self) -> None: ...
 
 
-class SQLiteStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process (only an OS crash can
-        # lose the last commits), and is several times faster than FULL.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.executescript(SCHEMA)
+class Cache(Protocol):
+    """Text values by key (teacher replies, sandbox outcomes): a rerun repeats no work."""
 
-    def start_run(self, run_id: str, domain: str, config: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?)",
-            (run_id, domain, json.dumps(config, sort_keys=True), time.time()),
-        )
+    def get(self, key: str) -> str | None: ...
+    def put(self, key: str, value: str) -> None: ...
+    def __len__(self) -> int: ...
+    def close(self) -> None: ...
 
-    def finished_slots(self, run_id: str) -> set[int]:
-        return {row[0] for row in self.db.execute("SELECT slot FROM slots WHERE run_id = ?", (run_id,))}
 
-    def record(self, run_id: str, slot: int, example: Example, verdict: Verdict, lineage: Lineage) -> None:
-        now = time.time()
-        with self._transaction():
-            # A rejected copy of this content may exist from another slot; an
-            # accepted verdict upgrades it, a rejected one never downgrades.
-            self.db.execute(
-                "INSERT INTO examples VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE "
-                "SET accepted = 1 WHERE excluded.accepted = 1",
-                (example.id, example.domain, example.category, example.format,
-                 json.dumps(example.payload, ensure_ascii=False), json.dumps(example.metadata, ensure_ascii=False),
-                 int(verdict.accepted), now),
-            )
-            self.db.execute(
-                "INSERT OR IGNORE INTO slots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, slot, example.id, int(verdict.accepted), json.dumps(verdict.reasons),
-                 json.dumps(verdict.to_dict(), ensure_ascii=False), json.dumps(lineage.to_dict(), ensure_ascii=False), now),
-            )
+def open_store(path: str | Path) -> Store:
+    from forge.sqlite_store import SQLiteStore
 
-    def is_accepted(self, example_id: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM examples WHERE id = ? AND accepted = 1", (example_id,)).fetchone()
-        return row is not None
+    return SQLiteStore(path)
 
-    def produced(self, *, accepted: bool | None = None, reason: str | None = None, run_id: str | None = None,
-                 category: str | None = None, text: str | None = None, example_id: str | None = None,
-                 round_: int | None = None, limit: int | None = None, offset: int = 0) -> Iterator[StoredExample]:
-        """Produced examples, oldest first. `accepted` and `reason` are the
-        verifier's; `text` searches the example's content."""
-        sql = ("SELECT e.domain, e.category, e.format, e.payload, e.metadata, s.verdict, s.lineage, s.run_id, s.slot, "
-               "h.accepted, h.note, h.who, h.at FROM slots s JOIN examples e ON e.id = s.example_id "
-               "LEFT JOIN latest_human_verdicts h ON h.example_id = e.id WHERE 1=1")
-        args: list[Any] = []
-        for clause, value in (("s.accepted = ?", None if accepted is None else int(accepted)),
-                              ("EXISTS (SELECT 1 FROM json_each(s.reasons) WHERE value = ?)", reason),
-                              ("s.run_id = ?", run_id), ("e.category = ?", category), ("e.id = ?", example_id),
-                              ("json_extract(s.lineage, '$.round') = ?", round_),
-                              ("instr(lower(e.payload), lower(?)) > 0", text)):
-            if value is not None:
-                sql += f" AND {clause}"
-                args.append(value)
-        sql += " ORDER BY s.finished_at, s.slot LIMIT ? OFFSET ?"
-        args += [-1 if limit is None else limit, offset]
-        for domain, category_, fmt, payload, metadata, verdict, lineage, run, slot, *human in self.db.execute(sql, args):
-            example = Example(domain, category_, fmt, json.loads(payload), json.loads(metadata))
-            person = None
-            if human[0] is not None:
-                person = {"accepted": bool(human[0]), "note": human[1], "who": human[2], "at": human[3]}
-            yield StoredExample(example, Verdict.from_dict(json.loads(verdict)), json.loads(lineage), run, slot, person)
 
-    def accepted_examples(self, domain: str | None = None) -> Iterator[Example]:
-        """What the verifier accepted, unless a person rejected it, and what a
-        person accepted: the data export and curation read."""
-        sql = ("SELECT e.domain, e.category, e.format, e.payload, e.metadata FROM examples e "
-               "LEFT JOIN latest_human_verdicts h ON h.example_id = e.id WHERE COALESCE(h.accepted, e.accepted) = 1")
-        args: tuple[Any, ...] = ()
-        if domain is not None:
-            sql += " AND e.domain = ?"
-            args = (domain,)
-        for d, category, fmt, payload, metadata in self.db.execute(sql + " ORDER BY e.created_at, e.id", args):
-            yield Example(d, category, fmt, json.loads(payload), json.loads(metadata))
+def open_cache(path: str | Path, table: str) -> Cache:
+    from forge.sqlite_store import SQLiteCache
 
-    def judge(self, example_id: str, accepted: bool, note: str, who: str) -> None:
-        """Record a person's verdict on an example; KeyError when there is no such example."""
-        if self.db.execute("SELECT 1 FROM examples WHERE id = ?", (example_id,)).fetchone() is None:
-            raise KeyError(example_id)
-        self.db.execute("INSERT INTO human_verdicts VALUES (?, ?, ?, ?, ?)",
-                        (example_id, int(accepted), note, who, time.time()))
+    return SQLiteCache(Path(path), table)
 
-    def human_agreement(self) -> dict[str, Any]:
-        """How often people agreed with the verifier: overall, and per reason
-        the verifier rejected for (a person accepting such an example disagrees)."""
-        rows = self.db.execute(
-            "SELECT e.accepted, h.accepted, (SELECT json_group_array(j.value) FROM slots s, json_each(s.reasons) j "
-            "WHERE s.example_id = e.id) FROM latest_human_verdicts h JOIN examples e ON e.id = h.example_id").fetchall()
-        by_reason: dict[str, dict[str, int]] = {}
-        for verifier, person, reasons in rows:
-            # an accepted example may also have come out of later slots as a `duplicate`: not the verifier's verdict
-            for reason in ["(accepted)"] if verifier else sorted(set(json.loads(reasons))):
-                counts = by_reason.setdefault(reason, {"judged": 0, "overturned": 0})
-                counts["judged"] += 1
-                counts["overturned"] += verifier != person
-        return {"judged": len(rows), "overturned": sum(v != p for v, p, _ in rows), "by_reason": by_reason}
 
-    def summary(self, run_id: str | None = None) -> dict[str, Any]:
-        where, args = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())
-        accepted, rejected, tokens_in, tokens_out, calls, retries = self.db.execute(
-            "SELECT COALESCE(SUM(accepted), 0), COALESCE(SUM(1 - accepted), 0), "
-            "COALESCE(SUM(json_extract(lineage, '$.tokens_in')), 0), COALESCE(SUM(json_extract(lineage, '$.tokens_out')), 0), "
-            "COALESCE(SUM(json_array_length(lineage, '$.calls')), 0), COALESCE(SUM(json_extract(lineage, '$.retries')), 0) "
-            f"FROM slots {where}", args).fetchone()
-        by_reason = dict(self.db.execute(
-            f"SELECT j.value, COUNT(*) FROM slots s, json_each(s.reasons) j {where.replace('run_id', 's.run_id')} "
-            "GROUP BY j.value ORDER BY COUNT(*) DESC", args).fetchall())
-        by_category = {c: {"accepted": a, "rejected": r} for c, a, r in self.db.execute(
-            f"SELECT e.category, SUM(s.accepted), SUM(1 - s.accepted) FROM slots s JOIN examples e ON e.id = s.example_id "
-            f"{where.replace('run_id', 's.run_id')} GROUP BY e.category ORDER BY e.category", args)}
-        return {"accepted": accepted, "rejected": rejected, "rejected_by_reason": by_reason,
-                "by_category": by_category, "tokens_in": tokens_in, "tokens_out": tokens_out,
-                "teacher_calls": calls, "retries": retries}
+def open_checkpointer(path: str | Path) -> ContextManager[Any]:
+    """A cycle's LangGraph checkpointer, open for the `with` block: the cycle resumes at its last finished step."""
+    from forge.sqlite_store import sqlite_checkpointer
 
-    def close(self) -> None:
-        self.db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        # The connection is in autocommit mode, so each slot is exactly one
-        # explicit transaction.
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    return sqlite_checkpointer(Path(path))

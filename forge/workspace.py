@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forge.errors import InputError
-from forge.store import SQLiteStore
+from forge.store import Store, open_store
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ class Workspace:
             raise InputError(f"cannot create workspace {self.root}: {exc.strerror or exc}. Choose another --workspace.") from exc
         return self
 
-    def open_store(self) -> SQLiteStore:
-        return SQLiteStore(self.store_path)
+    def open_store(self) -> Store:
+        return open_store(self.store_path)
 
 
 @dataclass(frozen=True)

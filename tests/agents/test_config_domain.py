@@ -154,7 +154,7 @@ def test_answers_are_scored_as_the_file_says(tmp_path):
 def test_a_judge_grades_examples_and_answers_through_a_real_teacher(tmp_path, scripted_server):
     from agents.generation import GenerationConfig, generate_run
     from agents.teachers import open_teachers
-    from forge.store import SQLiteStore
+    from forge.sqlite_store import SQLiteStore
 
     grader = f"openai:scripted@{scripted_server.base_url}"
     path = domain_file(tmp_path, f"""\

@@ -13,7 +13,7 @@ from agents.teachers.base import LLMTeacher
 from agents.teachers.cache import ChatResult, ResponseCache
 from agents.teachers.template import TemplateTeacher
 from forge.records import Example, Lineage
-from forge.store import SQLiteStore
+from forge.sqlite_store import SQLiteStore
 
 
 def test_template_critic_catches_a_question_that_does_not_match(cypher_domain):

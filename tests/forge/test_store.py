@@ -4,7 +4,7 @@ import pytest
 
 from forge.export import export_jsonl, export_parquet, to_dataset
 from forge.records import Check, Example, Lineage, Verdict
-from forge.store import SQLiteStore
+from forge.sqlite_store import SQLiteStore
 
 
 def example(question: str, category: str = "basic_match") -> Example:
