@@ -4,7 +4,6 @@ here, with each domain's own subcommands from the registry."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,8 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from agents.cli import (Bars, CriticOption, DomainOption, EventsOption, SeedOption, TeacherOption, WorkspaceOption,
-                        domain_choice, generate, probe_teachers, read_eval_file, report_skipped, with_domain_sources)
-from agents.domains import DOMAINS, load_domain
+                        generate, open_generation, read_eval_file, report_skipped, with_domain_sources)
+from agents.domains import DOMAINS, domain_choice, load_domain
 from forge.cli import audit, console, export, input_errors, serve, verdict
 from forge.errors import InputError
 from forge.jobs import EventLog
@@ -134,7 +133,6 @@ def run(
 
     python loop.py run --domain-config my_domain.yaml --rounds 2 --workspace ws-mine
     """
-    from agents.generation import GenerationConfig
     from evaluators.curation import load_rows
     from forge.workspace import Workspace
     from trainer.presets import estimate_memory_gib, load_preset
@@ -149,19 +147,16 @@ def run(
             return
         ws = Workspace.check(workspace)
         load_rows(grounding)
-        name, resolved = domain_choice(domain, sources or {})
-        opened = load_domain(name, resolved)
+        opened, generation = open_generation(domain, sources or {}, teacher=teacher, critic=critic, count=count,
+                                             concurrency=concurrency, max_attempts=max_attempts, seed=seed,
+                                             cache_path=ws.cache_path)
         try:
-            generation = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher,
-                                          count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed,
-                                          revision=opened.revision)
             # a bad file stops the run before anything is written
             loaded_evals = [read_eval_file(opened, path, strict=strict) for path in evals or []]
             config = CycleConfig(generation=generation, student=student, student_model=student_model, rounds=rounds,
                                  heldout=heldout if heldout is not None else opened.heldout_size(count),
                                  grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
                                  patience=patience, evals=tuple(str(p.resolve()) for p in evals or []), replay=replay)
-            asyncio.run(probe_teachers(opened, generation.teacher, generation.critic, ws.cache_path, concurrency))
             ws.create()
             for loaded in loaded_evals:
                 report_skipped(loaded, ws.evals)
@@ -297,3 +292,11 @@ for _name, _entry in DOMAINS.items():
     if _entry.commands:
         _module, _, _attribute = _entry.commands.partition(":")
         app.add_typer(getattr(importlib.import_module(_module), _attribute), name=_name)
+
+
+def main() -> None:
+    """`python loop.py` and the `domainforge` command."""
+    from forge.native import ensure_static_tls_room
+
+    ensure_static_tls_room()
+    app()

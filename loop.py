@@ -1,4 +1,4 @@
-"""The improvement cycle, and the entry point of the command line.
+"""The improvement cycle. Run as a script, it is the command line (cli.py):
 
     python loop.py run --teacher template --student tiny --rounds 3 --workspace workspace
     python loop.py --help
@@ -75,7 +75,7 @@ class CycleConfig:
     preset's share."""
 
     @property
-    def run_id(self) -> str:
+    def cycle_id(self) -> str:
         # rounds and patience only say when to stop, and replay how later rounds train: a longer run, or one
         # that trains its later rounds another way, continues the same one.
         key = {k: v for k, v in asdict(self).items() if k not in ("generation", "rounds", "patience", "replay")}
@@ -120,7 +120,7 @@ class ImprovementCycle:
         self.config = config
         self.workspace = workspace
         self.domain = domain  # opened from config.generation by the caller, who also closes it
-        self.run: RunFolder = workspace.run(config.run_id)
+        self.run: RunFolder = workspace.run(config.cycle_id)
         self.replay = config.replay if config.replay is not None else load_preset(config.student).replay
         self.emit = lambda kind, round_, **data: on_event(CycleEvent(kind, round_, data))
 
@@ -144,7 +144,7 @@ class ImprovementCycle:
         from evaluators.harness import split_feedback_test
         from forge.store import open_store
 
-        self.emit("step", 0, step="held-out evaluation items", run_id=self.config.run_id)
+        self.emit("step", 0, step="held-out evaluation items", cycle_id=self.config.cycle_id)
         items = self.domain.heldout_items()
         if items is None:
             store = open_store(self.run.heldout_store)
@@ -330,25 +330,20 @@ def run_cycle(cycle: ImprovementCycle) -> dict:
     cycle.run.root.mkdir(parents=True, exist_ok=True)
     with open_checkpointer(cycle.workspace.cycle_checkpoints_path) as checkpointer:
         graph = cycle.graph(checkpointer)
-        thread = {"configurable": {"thread_id": config.run_id}, "recursion_limit": 10 * config.rounds + 20}
+        thread = {"configurable": {"thread_id": config.cycle_id}, "recursion_limit": 10 * config.rounds + 20}
         saved = graph.get_state(thread)
         if saved.next:
-            cycle.emit("step", saved.values.get("round", 0), step=f"resuming run {config.run_id} at {', '.join(saved.next)}")
+            cycle.emit("step", saved.values.get("round", 0), step=f"resuming run {config.cycle_id} at {', '.join(saved.next)}")
             return graph.invoke(None, thread)
         if saved.values.get("report") and len(saved.values["history"]) >= config.rounds:
-            cycle.emit("step", saved.values["round"], step=f"run {config.run_id} already finished")
+            cycle.emit("step", saved.values["round"], step=f"run {config.cycle_id} already finished")
             return saved.values
         return graph.invoke({} if not saved.values else None, thread)
 
 
-def main() -> None:
-    """`python loop.py` and the `domainforge` command."""
-    from cli import app
-    from forge.native import ensure_static_tls_room
-
-    ensure_static_tls_room()
-    app()
-
-
 if __name__ == "__main__":
+    # `python loop.py ...` is the command line (cli.py), which imports this file again as the module `loop`;
+    # imported, this module is the cycle alone.
+    from cli import main
+
     sys.exit(main())

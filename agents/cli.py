@@ -17,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
-from agents.domains import DEFAULT_DOMAIN, DOMAINS, all_sources, choose_domain, load_domain, resolve_sources
+from agents.domains import DEFAULT_DOMAIN, DOMAINS, all_sources, domain_choice, load_domain
 from agents.domains.base import Domain, EvalFile
+from agents.generation import GenerationConfig
 from forge.cli import console, input_errors
 from forge.errors import InputError
 from forge.jobs import EventLog
@@ -60,13 +61,6 @@ def with_domain_sources(command: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
-
-
-def domain_choice(domain: str | None, given: dict[str, str | None]) -> tuple[str, dict[str, str]]:
-    """The registry name a command means and its resolved sources; InputError
-    for an unknown domain, another domain's option, or a missing required one."""
-    name = choose_domain(domain, given)
-    return name, resolve_sources(name, given)
 
 
 class Bars:
@@ -150,6 +144,23 @@ async def probe_teachers(domain: Domain, teacher: str, critic: str, cache_path: 
         await teachers.close()
 
 
+def open_generation(domain: str | None, sources: dict[str, str | None], *, teacher: str, critic: str | None, count: int,
+                    concurrency: int, max_attempts: int, seed: int, cache_path: Path,
+                    timeout_s: float = 60.0) -> tuple[Domain, GenerationConfig]:
+    """The domain a command names, opened, its generation config, and its teachers probed: everything that can be
+    wrong with a generating command's input fails here, before anything is written. The caller closes the domain."""
+    name, resolved = domain_choice(domain, sources)
+    opened = load_domain(name, resolved)
+    try:
+        config = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher, count=count,
+                                  concurrency=concurrency, max_attempts=max_attempts, seed=seed, revision=opened.revision)
+        asyncio.run(probe_teachers(opened, config.teacher, config.critic, cache_path, concurrency, timeout_s))
+    except BaseException:
+        opened.close()
+        raise
+    return opened, config
+
+
 @with_domain_sources
 def generate(
     domain: DomainOption = None,
@@ -175,20 +186,17 @@ def generate(
 
     python loop.py generate --domain-config my_domain.yaml --workspace ws-mine
     """
-    from agents.generation import GenerationConfig, generate_run
+    from agents.generation import generate_run
     from forge.workspace import Workspace
 
     with input_errors():
         # Everything that can be wrong with the input is checked before the
         # workspace is touched, so a bad command leaves nothing half-written.
         ws = Workspace.check(workspace)
-        name, resolved = domain_choice(domain, sources or {})
-        opened = load_domain(name, resolved)
+        opened, config = open_generation(domain, sources or {}, teacher=teacher, critic=critic, count=count,
+                                         concurrency=concurrency, max_attempts=max_attempts, seed=seed,
+                                         cache_path=ws.cache_path, timeout_s=timeout)
         try:
-            config = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher,
-                                      count=count, concurrency=concurrency, max_attempts=max_attempts, seed=seed,
-                                      revision=opened.revision)
-            asyncio.run(probe_teachers(opened, config.teacher, config.critic, ws.cache_path, concurrency, timeout))
             store = ws.create().open_store()
             bar, started = Bars(), time.perf_counter()
             log = EventLog(events) if events else None

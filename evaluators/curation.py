@@ -17,6 +17,7 @@ from typing import Any
 
 from forge.errors import InputError
 from forge.records import stable_fraction
+from evaluators.text import words
 from forge.rows import json_lines
 
 NEAR_DUPLICATE_JACCARD = 0.9
@@ -91,11 +92,6 @@ def prompt_text(row: dict[str, Any]) -> str:
         turns = [m for m in row["messages"] if m["role"] != "system"]
         return "\n".join(m["content"] for m in (turns[:-1] if turns and turns[-1]["role"] == "assistant" else turns))
     return row.get("instruction", "")
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words; punctuation is dropped so a missing '?' changes nothing."""
-    return re.findall(r"\w+", text.lower())
 
 
 def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:

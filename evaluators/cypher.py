@@ -107,21 +107,21 @@ def check_schema(query: str, schema: GraphSchema, warnings: tuple[str, ...] = ()
     return Check("known_schema", True, f"labels {sorted(labels)}, relationships {sorted(rels)}, properties {sorted(props)}")
 
 
-def verify_cypher(query: str, graph: GraphBackend) -> list[Check]:
+def verify_cypher(query: str, graphdb: GraphBackend) -> list[Check]:
     """All checks for one query; stops at the first that makes the rest meaningless."""
     write = is_write_query(query)
-    size_before = graph.size() if write else None
-    result: QueryResult = graph.run(query)
+    size_before = graphdb.size() if write else None
+    result: QueryResult = graphdb.run(query)
     if result.error_kind == "syntax":
         return [Check("parses", False, result.error, "cypher_syntax_error")]
     checks = [Check("parses", True)]
     if not result.ok:
         # The schema check still says *why* when a bad name made it fail.
-        return checks + [Check("executes", False, result.error, "execution_error"), check_schema(query, graph.schema())]
+        return checks + [Check("executes", False, result.error, "execution_error"), check_schema(query, graphdb.schema())]
     checks.append(Check("executes", True, f"{len(result.rows)} rows" + (f", changes {result.changes}" if result.changes else "")))
-    checks.append(check_schema(query, graph.schema(), result.warnings))
+    checks.append(check_schema(query, graphdb.schema(), result.warnings))
     if write:
-        size_after = graph.size()
+        size_after = graphdb.size()
         if size_after != size_before:
             checks.append(Check("graph_unchanged", False, f"(nodes, relationships) {size_before} -> {size_after}", "graph_modified"))
         else:
@@ -133,8 +133,8 @@ def verify_cypher(query: str, graph: GraphBackend) -> list[Check]:
     return checks
 
 
-def verify_cypher_example(example: Example, graph: GraphBackend) -> list[Check]:
-    return verify_cypher(example.payload["output"], graph)
+def verify_cypher_example(example: Example, graphdb: GraphBackend) -> list[Check]:
+    return verify_cypher(example.payload["output"], graphdb)
 
 
 def _normalise(rows: list[dict], ordered: bool) -> list[tuple]:
@@ -143,13 +143,13 @@ def _normalise(rows: list[dict], ordered: bool) -> list[tuple]:
     return values if ordered else sorted(values, key=repr)
 
 
-def execution_match(reference: str, candidate: str, graph: GraphBackend) -> Check:
+def execution_match(reference: str, candidate: str, graphdb: GraphBackend) -> Check:
     """Execution accuracy: the candidate returns the same rows as the reference
     (in order when the reference has ORDER BY) and, for writes, makes the same changes."""
-    expected = graph.run(reference)
+    expected = graphdb.run(reference)
     if not expected.ok:
         raise ValueError(f"reference query fails on the test graph: {expected.error}")
-    got = graph.run(candidate)
+    got = graphdb.run(candidate)
     if not got.ok:
         return Check("execution_match", False, f"{got.error_kind} error: {got.error[:300]}", "student_query_error")
     ordered = bool(re.search(r"\bORDER\s+BY\b", strip_strings(reference), re.IGNORECASE))

@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from evaluators.docs_corpus import DocsCorpus, words
+from evaluators.docs_corpus import DocsCorpus
+from evaluators.text import content_words
 from evaluators.docs_formats import LINK
 from forge.records import Check
 
@@ -136,8 +137,8 @@ def _contains(text: str, token: str) -> bool:
 
 def support(body: str, cited_text: str) -> tuple[float, list[str]]:
     """Content-word precision of the answer against its cited text, and the words not found there."""
-    mine = words(plain(body))
-    theirs = set(words(plain(cited_text)))
+    mine = content_words(plain(body))
+    theirs = set(content_words(plain(cited_text)))
     if not mine:
         return 0.0, []
     missing = [w for w in mine if w not in theirs]
@@ -182,7 +183,7 @@ def check_covered_answer(corpus: DocsCorpus, answer: str) -> list[Check]:
 def is_term(term: str) -> bool:
     """A noun phrase worth asking about: not a pronoun, determiner or stop word."""
     bare = plain(term).strip(" '").lower()
-    return bool(bare) and bare.split()[0] not in PRONOUNS and any(w not in PRONOUNS for w in words(bare))
+    return bool(bare) and bare.split()[0] not in PRONOUNS and any(w not in PRONOUNS for w in content_words(bare))
 
 
 def question_problems(question: str, cited_text: str = "") -> list[str]:
@@ -200,7 +201,7 @@ def question_problems(question: str, cited_text: str = "") -> list[str]:
             term = re.sub(r"^(?:a|an|the)\s+", "", plain(m.group("term")), flags=re.I)
             if not is_term(term):
                 problems.append(f"it asks about {term!r}, which is no term (a pronoun or determiner)")
-            elif cited_text and 2 * sum(w in words(plain(cited_text)) for w in words(term)) < len(words(term)):
+            elif cited_text and 2 * sum(w in content_words(plain(cited_text)) for w in content_words(term)) < len(content_words(term)):
                 problems.append(f"it asks about {term!r}, which the cited sections do not name")
     for pattern in GOAL_ASKS:
         if m := pattern.match(question):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from evaluators.docs_formats import Section, read_html, read_markdown, read_pdf, read_rst, slug
 from evaluators.docs_includes import Includes
+from evaluators.text import content_words
 from forge.errors import InputError
 
 TEXT_READERS = {".md": read_markdown, ".markdown": read_markdown, ".rst": read_rst, ".html": read_html,
@@ -25,23 +26,6 @@ GENERIC_TITLES = frozenset("""introduction overview home welcome index readme do
 table-of-contents getting-started api api-reference reference user-guide guide about quickstart tutorial
 changelog version-history release-notes faq""".split())
 FORMATS = (*TEXT_READERS, ".pdf")
-STOPWORDS = frozenset("""a about above after again all also am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further had has have having he her
-here hers him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
-out over own same she should so some such than that the their them then there these they this those through to too
-under until up very was we were what when where which while who whom why will with would you your yours yourself""".split())
-
-
-def words(text: str) -> list[str]:
-    """Content words, lower case, a plural 's' dropped: what lexical measures compare."""
-    out = []
-    for word in re.findall(r"[a-z0-9][a-z0-9_]*", text.lower()):
-        if word in STOPWORDS or len(word) < 2:
-            continue
-        out.append(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
-    return out
-
-
 @dataclass(frozen=True)
 class Match:
     section: Section
@@ -64,7 +48,7 @@ class DocsCorpus:
         import bm25s
 
         self.order = list(self.sections)
-        self.tokens = {sid: words(f"{s.title} {s.text}") for sid, s in self.sections.items()}
+        self.tokens = {sid: content_words(f"{s.title} {s.text}") for sid, s in self.sections.items()}
         frequency = Counter(w for tokens in self.tokens.values() for w in set(tokens))
         n = len(self.sections)
         self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in frequency.items()}
@@ -93,7 +77,7 @@ class DocsCorpus:
     def search(self, question: str, k: int = 3) -> list[Match]:
         """BM25's best k sections for the question, each with how much of the
         question it covers; the list is best-covered first."""
-        query = list(dict.fromkeys(words(question)))
+        query = list(dict.fromkeys(content_words(question)))
         if not query:
             return []
         scores = self.index.get_scores(query)

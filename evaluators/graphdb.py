@@ -149,10 +149,10 @@ class KgliteGraph:
         if not statements:
             raise GraphLoadError(f"graph script {self.path} holds no Cypher statements. "
                                  "Write one statement per `;`, e.g. CREATE (:Person {name: 'Ada'});")
-        self.graph = kglite.KnowledgeGraph()
+        self.engine = kglite.KnowledgeGraph()
         for line, statement in statements:
             try:
-                self.graph.cypher(statement)
+                self.engine.cypher(statement)
             except Exception as exc:  # kglite raises several types; all mean "bad script"
                 first = str(exc).splitlines()[0]
                 raise GraphLoadError(f"{self.path}:{line}: {first}. Fix that statement and run again.") from exc
@@ -164,7 +164,7 @@ class KgliteGraph:
         return self._schema
 
     def _read_schema(self) -> GraphSchema:
-        raw = self.graph.schema()
+        raw = self.engine.schema()
         labels = {label: dict(info["properties"]) for label, info in raw["node_types"].items()}
         relationships = tuple(sorted(
             (source, rel, target)
@@ -177,7 +177,7 @@ class KgliteGraph:
     def run(self, query: str) -> QueryResult:
         # begin() is an O(1) snapshot; a write deep-copies lazily and the
         # rollback throws the copy away.
-        tx = self.graph.begin()
+        tx = self.engine.begin()
         try:
             result = tx.cypher(query)
             rows = result.to_dicts()
@@ -191,7 +191,7 @@ class KgliteGraph:
         return QueryResult(rows=rows, warnings=warnings, changes=changes)
 
     def size(self) -> tuple[int, int]:
-        raw = self.graph.schema()
+        raw = self.engine.schema()
         return raw["node_count"], raw["edge_count"]
 
     def close(self) -> None:

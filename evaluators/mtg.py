@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from evaluators.mtg_ipg import PENALTIES, Section
-from evaluators.mtg_rules import content_words
+from evaluators.mtg_rules import rule_words
 from forge.records import Check
 
 # -- the rules model ----------------------------------------------------------
@@ -156,8 +156,8 @@ class CitedDocument(Protocol):
 def relevance(document: CitedDocument, number: str, text: str) -> tuple[float, list[str]]:
     """IDF-weighted share of the cited text's content words that the question
     and answer use, and the shared words."""
-    words = content_words(document.cited_text(number) or "")
-    shared = words & content_words(text)
+    words = rule_words(document.cited_text(number) or "")
+    shared = words & rule_words(text)
     idf = document.word_idf
 
     def weight(ws: set[str]) -> float:

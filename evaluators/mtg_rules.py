@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from evaluators.text import content_words
 from forge.errors import InputError
 
 T = TypeVar("T")
@@ -31,15 +32,9 @@ CITATION = re.compile(r"(?:\b(?:CR|[Rr]ules?|[Ss]ection)\s+)?\b(\d{3}\.\d+[a-z]?
                       r"|\b(?:CR|[Rr]ules?)\s+(\d{3})\b")
 
 
-STOPWORDS = set("""the that this with from have has had into onto their there they them than then when where which
-while would could should each other such only also been being were will shall your yours it's its it’s a an and or
-of to in on at by for as is be are not no any all one two can may must if so do does""".split())
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-case words of four letters or more, stop words dropped, a plural 's' removed."""
-    words = re.findall(r"[a-z]+", text.lower().replace("’", "'"))
-    return {w.rstrip("s") for w in words if len(w) > 3 and w not in STOPWORDS}
+def rule_words(text: str) -> set[str]:
+    """The words a rule and an answer are compared on: content words of four letters or more."""
+    return {w for w in content_words(text) if len(w) > 3 and w.isalpha()}
 
 
 def word_idf(texts: list[str]) -> dict[str, float]:
@@ -47,7 +42,7 @@ def word_idf(texts: list[str]) -> dict[str, float]:
     every text uses (player, creature, game) weigh little."""
     frequency: dict[str, int] = {}
     for text in texts:
-        for word in content_words(text):
+        for word in rule_words(text):
             frequency[word] = frequency.get(word, 0) + 1
     return {w: math.log(len(texts) / (1 + n)) for w, n in frequency.items()}
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from functools import cache, cached_property
 from pathlib import Path
 
 from forge.errors import InputError
+from forge.workspace import cache_root
 from sandbox.files import Snapshot
 
 LANGUAGES = {".go": "go", ".py": "python"}
@@ -31,7 +31,7 @@ SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "vendor", "__pycache__"
 UNTRACKED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox",
                   ".ruff_cache", ".nox"}
 """Tool folders a plain (non-git) folder's snapshot leaves out, as a .gitignore would."""
-CACHE = Path(os.environ.get("DOMAINFORGE_CACHE", Path.home() / ".cache" / "domainforge")) / "repo-index"
+CACHE = cache_root() / "repo-index"
 ANALYSIS_VERSION = 2  # part of the cache's name: a new analyser never reads an older one's results
 IDENTIFIER_NODES = {"identifier", "type_identifier", "field_identifier", "package_identifier"}
 

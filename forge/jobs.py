@@ -22,7 +22,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from forge.store import Job
+from forge.records import Job
 from forge.workspace import Workspace
 
 LOOP = Path(__file__).resolve().parents[1] / "loop.py"

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forge.errors import InputError
+from forge.workspace import cache_root
 
-CACHE = Path(os.environ.get("DOMAINFORGE_CACHE") or Path.home() / ".cache" / "domainforge") / "models"
+CACHE = cache_root() / "models"
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,34 @@ class Lineage:
         # slot's bookkeeping. Events hold only JSON values.
         return {**vars(self), "calls": [vars(c).copy() for c in self.calls], "events": list(self.events),
                 "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "retries": self.retries}
+
+
+@dataclass(frozen=True)
+class StoredExample:
+    """An example as it was produced in one slot, with its verdict and lineage."""
+
+    example: Example
+    verdict: Verdict
+    lineage: dict[str, Any]
+    run_id: str
+    slot: int
+    human: dict[str, Any] | None = None
+    """A person's latest verdict: accepted, note, who, at."""
+
+
+@dataclass
+class Job:
+    """A background `generate` or `run` command started by the service."""
+
+    id: str
+    command: str
+    """generate or run"""
+    argv: list[str]
+    status: str
+    """running, succeeded, failed or cancelled"""
+    exit_code: int | None
+    created_at: float
+    ended_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

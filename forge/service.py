@@ -66,8 +66,7 @@ def to_argv(request: JobRequest) -> list[str]:
     its sources and the teacher specs are resolved."""
     import typer.main
 
-    from agents.cli import domain_choice
-    from agents.domains import all_sources
+    from agents.domains import all_sources, domain_choice
     from agents.teachers import parse_teacher_spec
     from cli import app
 

@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from forge.records import Example, Lineage, Verdict
-from forge.store import Job, StoredExample
+from forge.records import Example, Job, Lineage, StoredExample, Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -13,42 +13,10 @@ implements `Store` and `Cache` and is chosen in `open_store` and `open_cache`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ContextManager, Iterator, Protocol
 
-from forge.records import Example, Lineage, Verdict
-
-
-@dataclass(frozen=True)
-class StoredExample:
-    """An example as it was produced in one slot, with its verdict and lineage."""
-
-    example: Example
-    verdict: Verdict
-    lineage: dict[str, Any]
-    run_id: str
-    slot: int
-    human: dict[str, Any] | None = None
-    """A person's latest verdict: accepted, note, who, at."""
-
-
-@dataclass
-class Job:
-    """A background `generate` or `run` command started by the service."""
-
-    id: str
-    command: str
-    """generate or run"""
-    argv: list[str]
-    status: str
-    """running, succeeded, failed or cancelled"""
-    exit_code: int | None
-    created_at: float
-    ended_at: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from forge.records import Example, Job, Lineage, StoredExample, Verdict
 
 
 class Store(Protocol):

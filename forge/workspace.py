@@ -8,16 +8,26 @@ place that knows where everything in it lives:
     imports/                  conversations brought in by `chat import`, cleaned, and their reports
     evals/                    the rows of --eval files that were skipped (their reference fails), with why
     runs/<run id>/            one improvement cycle (see RunFolder)
+
+What every workspace shares (the shipped models, the sandbox image, repository
+indexes and check outcomes, the grader's replies) lives in the per-user cache,
+`cache_root()`.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from forge.errors import InputError
 from forge.store import Store, open_store
+
+
+def cache_root() -> Path:
+    """$DOMAINFORGE_CACHE, or ~/.cache/domainforge."""
+    return Path(os.environ.get("DOMAINFORGE_CACHE") or Path.home() / ".cache" / "domainforge")
 
 
 @dataclass(frozen=True)

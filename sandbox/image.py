@@ -15,9 +15,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from forge.workspace import cache_root
 from sandbox.limits import SandboxError
 
-CACHE = Path(os.environ.get("DOMAINFORGE_CACHE", Path.home() / ".cache" / "domainforge"))
+CACHE = cache_root()
 ROOTFS = Path(os.environ.get("DOMAINFORGE_SANDBOX_ROOTFS", CACHE / "sandbox-rootfs"))
 DOCKERFILE = Path(__file__).with_name("Dockerfile")
 PACKAGES = "python3-minimal,python3-pytest,golang-go"

@@ -16,8 +16,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from forge.errors import InputError
+from forge.workspace import cache_root
 
-CACHE = Path(os.environ.get("DOMAINFORGE_CACHE", Path.home() / ".cache" / "domainforge"))
+CACHE = cache_root()
 NEEDED = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")
 
 

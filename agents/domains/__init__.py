@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from agents.domains.base import Critique, Domain, Source, Task, with_steering
+from agents.domains.base import Critique, Domain, Source, Task, open_sandbox_for, with_steering
 from forge.errors import InputError
 from sandbox import BACKENDS
 
 __all__ = ["Critique", "Domain", "Source", "Task", "with_steering", "DOMAINS", "DEFAULT_DOMAIN", "DomainEntry",
-           "choose_domain", "load_domain", "resolve_sources", "all_sources"]
+           "choose_domain", "domain_choice", "load_domain", "resolve_sources", "all_sources"]
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -45,15 +45,6 @@ TOKENIZER = Source("tokenizer", "the student a conversation must fit: a preset (
 REPO = Source("repo", "a code repository, a git checkout or a plain folder. coding: Python functions with doctest "
                       "examples; repo: any Go or Python code (default: data/coding/demo_repo, our Python demo; "
                       "data/repo/inventory is our Go one)", default=str(DATA / "coding" / "demo_repo"))
-
-
-def open_sandbox_for(sources: dict[str, str], size: int = 2, limits=None):
-    from sandbox import Limits, SandboxError, open_sandbox
-
-    try:
-        return open_sandbox(sources["sandbox"], size=size, limits=limits or Limits())
-    except SandboxError as exc:
-        raise InputError(str(exc)) from exc
 
 
 def _cypher(sources: dict[str, str]) -> Domain:
@@ -227,6 +218,13 @@ def resolve_sources(name: str, given: dict[str, str | None]) -> dict[str, str]:
         if value is not None:
             resolved[source.name] = value
     return resolved
+
+
+def domain_choice(domain: str | None, given: dict[str, str | None]) -> tuple[str, dict[str, str]]:
+    """The registry name a command means and its resolved sources; InputError
+    for an unknown domain, another domain's option, or a missing required one."""
+    name = choose_domain(domain, given)
+    return name, resolve_sources(name, given)
 
 
 def load_domain(name: str, sources: dict[str, str]) -> Domain:

@@ -50,6 +50,11 @@ class Critique(BaseModel):
     verdict: str = Field(pattern="^(agree|disagree)$", description="agree if the answer is right for the question")
     reason: str = Field(max_length=300, description="One sentence on why.")
 
+    @staticmethod
+    def instruction() -> str:
+        """How every domain's critique prompt asks for this reply."""
+        return 'Reply with one JSON object: {"verdict": "agree" or "disagree", "reason": "..."} and nothing else.'
+
 
 @dataclass(frozen=True)
 class Source:
@@ -112,6 +117,16 @@ class EvalFile:
     @property
     def summary(self) -> str:
         return f"{len(self.skipped)} of {self.rows} references {self.failing}"
+
+
+def open_sandbox_for(sources: dict[str, str], size: int = 2, limits=None):
+    """The sandbox the `sandbox` source names; InputError when it cannot start."""
+    from sandbox import Limits, SandboxError, open_sandbox
+
+    try:
+        return open_sandbox(sources["sandbox"], size=size, limits=limits or Limits())
+    except SandboxError as exc:
+        raise InputError(str(exc)) from exc
 
 
 class Domain(Protocol):

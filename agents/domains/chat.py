@@ -29,7 +29,7 @@ from agents.domains.base import Domain, EvalFile, Task, with_steering
 from evaluators import chat as check
 from evaluators.chat_formats import read_conversations
 from evaluators.chat_import import repair_turns, scrub_turns
-from evaluators.curation import words
+from evaluators.text import words
 from forge.errors import InputError
 from forge.records import Check, Example, stable_fraction
 from forge.yaml_file import YamlDocument

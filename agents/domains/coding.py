@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.domains.base import Domain, EvalFile, Task, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
 from evaluators import coding as verify
 from evaluators.mutation import mutants
 from forge.errors import InputError
@@ -239,8 +239,7 @@ class CodingDomain(Domain):
                        {"language": self.language, "entry_point": function.name, "source": function.path})
 
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
-        return [{"role": "system", "content": "You review coding training data. Reply with one JSON object: "
-                                              '{"verdict": "agree" or "disagree", "reason": "..."} and nothing else.'},
+        return [{"role": "system", "content": "You review coding training data. " + Critique.instruction()},
                 {"role": "user", "content": f"Category: {example.category}\n\nInstruction:\n{example.payload['instruction']}\n\n"
                                             f"Answer:\n{example.payload['output']}\n\nIs the answer correct, complete "
                                             "and what the instruction asks for?"}]

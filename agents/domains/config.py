@@ -123,8 +123,7 @@ class ConfigDomain(Domain):
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
         if self.judge:
             return grading_messages(self.judge.rubric, example)
-        return [{"role": "system", "content": "You review training data. Reply with one JSON object: "
-                                              '{"verdict": "agree" or "disagree", "reason": "..."} and nothing else.'},
+        return [{"role": "system", "content": "You review training data. " + Critique.instruction()},
                 {"role": "user", "content": f"Domain: {self.description}\n"
                                             + "\n".join(f"{role}: {text}" for role, text in example.turns())
                                             + "\n\nIs the answer correct and complete for the question?"}]
@@ -244,7 +243,7 @@ def load_config_domain(path: Path, sandbox_backend: str) -> ConfigDomain:
     loaded = load_domain_file(path)
     sandbox = None
     if any(check.type == "sandbox" for check in loaded.spec.checks):
-        from agents.domains import open_sandbox_for
+        from agents.domains.base import open_sandbox_for
 
         sandbox = open_sandbox_for({"sandbox": sandbox_backend})
     grader = None

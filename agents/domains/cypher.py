@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Domain, EvalFile, Task, with_steering
-from agents.domains.cypher_lexicon import NUMBER_WORDS, plural, words
+from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
+from agents.domains.cypher_lexicon import NUMBER_WORDS, name_words, plural
 from agents.domains.cypher_plans import LEVELS, SMALL_LABEL, PlanSampler
 from evaluators.cypher import execution_match, query_constructs, schema_names, verify_cypher_example
 from evaluators.graphdb import GraphBackend, is_write_query, strip_strings
@@ -71,14 +71,14 @@ class CypherDomain(Domain):
                        "complex_aggregation": 1.0, "paths": 0.6, "writes": 0.4}
     draft_model = CypherDraft
 
-    def __init__(self, graph: GraphBackend) -> None:
-        self.graph = graph
-        self.schema = graph.schema()
+    def __init__(self, graphdb: GraphBackend) -> None:
+        self.graphdb = graphdb
+        self.schema = graphdb.schema()
         self.schema_text = self.schema.describe()
         # What the student sees before every question: the task and the graph's
         # names, so it can copy labels and properties rather than guess them.
         self.system_prompt = f"Answer with one Cypher query over this graph. {self.schema.compact()}"
-        self.plans = PlanSampler(graph, self.schema)
+        self.plans = PlanSampler(graphdb, self.schema)
 
     # -- what the example graph calls ---------------------------------------
 
@@ -102,7 +102,7 @@ class CypherDomain(Domain):
             if is_write_query(cypher):
                 return question, cypher
             started = time.perf_counter()
-            result = self.graph.run(cypher)
+            result = self.graphdb.run(cypher)
             took = time.perf_counter() - started
             summarised = {"limit", "count", "numeric_aggregate"} & set(query_constructs(cypher))
             size = self.plans.size(cypher)
@@ -135,14 +135,13 @@ class CypherDomain(Domain):
             category=task.category,
             format="instruction",
             payload={"instruction": draft["question"].strip(), "input": "", "output": draft["cypher"].strip()},
-            metadata={"graph": self.graph.name, "schema": self.schema_text, "system": self.system_prompt,
+            metadata={"graph": self.graphdb.name, "schema": self.schema_text, "system": self.system_prompt,
                       "constructs": list(query_constructs(draft["cypher"]))},
         )
 
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
         return [
-            {"role": "system", "content": "You review text-to-Cypher training data. Reply with one JSON object: "
-                                          '{"verdict": "agree" or "disagree", "reason": "..."} and nothing else.'},
+            {"role": "system", "content": "You review text-to-Cypher training data. " + Critique.instruction()},
             {"role": "user", "content": f"Graph schema:\n{self.schema_text}\n\nQuestion: {example.payload['instruction']}\n"
                                         f"Cypher: {example.payload['output']}\n\n"
                                         "Does the query answer exactly this question (same entities, filters, "
@@ -166,7 +165,7 @@ class CypherDomain(Domain):
         missing = [x for x in literals + numbers if x.lower() not in question
                    and not (x in said and re.search(rf"\b{said[x]}\b", question))]
         missing += [label for label in sorted(labels - pinned)
-                    if not any(form in question for form in (label.lower(), words(label), plural(label)))]
+                    if not any(form in question for form in (label.lower(), name_words(label), plural(label)))]
         if missing:
             return {"verdict": "disagree", "reason": f"the query uses {missing} which the question never mentions"}
         unquoted = re.sub(r"'[^']*'", " ", question)
@@ -180,17 +179,17 @@ class CypherDomain(Domain):
         return {"verdict": "agree", "reason": "the question names every label, value and construct of the query, and no other value"}
 
     def verify(self, example: Example) -> list[Check]:
-        return verify_cypher_example(example, self.graph)
+        return verify_cypher_example(example, self.graphdb)
 
     def close(self) -> None:
-        self.graph.close()
+        self.graphdb.close()
 
     def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
         """{question, cypher, category?} rows; a reference query that does not run on the graph is skipped."""
         read = read_rows(path, CypherEvalRow, "{question, cypher, category?}")
-        loaded = EvalFile(path, failing=f"do not run on {self.graph.name}", ignored_fields=read.ignored)
+        loaded = EvalFile(path, failing=f"do not run on {self.graphdb.name}", ignored_fields=read.ignored)
         for line, row in read.rows[:limit]:
-            result = self.graph.run(row.cypher)
+            result = self.graphdb.run(row.cypher)
             if not result.ok:
                 loaded.skipped.append((f"{path}:{line}", f"the reference query fails: {result.error[:200]}"))
                 continue
@@ -202,4 +201,4 @@ class CypherDomain(Domain):
 
     def score_answer(self, example: Example, answer: str) -> Check:
         """Execution accuracy of a student's answer against the reference query."""
-        return execution_match(example.payload["output"], answer, self.graph)
+        return execution_match(example.payload["output"], answer, self.graphdb)

@@ -30,13 +30,13 @@ MISSING = {"", "NULL", "null", "None", "N/A", "n/a"}
 """Strings that stand for no value (Northwind keeps `NULL` cells as the string)."""
 
 
-def words(name: str) -> str:
+def name_words(name: str) -> str:
     """A schema name as words: LIVES_IN -> lives in, unitsInStock -> units in stock, Book -> book."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower().strip()
 
 
 def plural(label: str) -> str:
-    word = words(label)
+    word = name_words(label)
     if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
         return word[:-1] + "ies"
     if word.endswith("person"):
@@ -143,7 +143,7 @@ def display_key(fields: dict[str, Field]) -> str:
 
 def property_words(owner: str, name: str) -> str:
     """What people call a property: `productName` on Product is the "name"."""
-    said, owner_word = words(name), words(owner)
+    said, owner_word = name_words(name), name_words(owner)
     if said.startswith(owner_word + " ") and len(said) > len(owner_word) + 1:
         return said[len(owner_word) + 1:]
     return said
@@ -192,8 +192,8 @@ class Relation:
 
     @property
     def _words(self) -> list[str]:
-        said = words(self.type).split()
-        return said[:-1] if len(said) > 1 and self.target and said[-1] == words(self.target) else said
+        said = name_words(self.type).split()
+        return said[:-1] if len(said) > 1 and self.target and said[-1] == name_words(self.target) else said
 
     @property
     def _is_verb(self) -> bool:

@@ -18,9 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from agents.domains.cypher_lexicon import (MISSING, NUMBER_WORDS, Field, Relation, article, display_key, measure_words, plural,
-                                           profile, property_words,
-                                           some, words)
+from agents.domains.cypher_lexicon import (MISSING, NUMBER_WORDS, Field, Relation, article, display_key, measure_words,
+                                           name_words, plural, profile, property_words, some)
 from evaluators.graphdb import GraphBackend, GraphSchema
 
 LEVELS: dict[str, str] = {
@@ -122,8 +121,8 @@ class Walk:
 class PlanSampler:
     """Samples (question, cypher) pairs for a level from one graph."""
 
-    def __init__(self, graph: GraphBackend, schema: GraphSchema) -> None:
-        self.graph = graph
+    def __init__(self, graphdb: GraphBackend, schema: GraphSchema) -> None:
+        self.graphdb = graphdb
         self.schema = schema
         self.rows = {label: self._rows(label) for label in schema.labels}
         # Sorted: the graph may list properties in any order, and a draft must depend on its seed alone.
@@ -149,12 +148,12 @@ class PlanSampler:
     def _rows(self, label: str) -> list[dict[str, Any]]:
         props = sorted(self.schema.labels[label])
         columns = ", ".join(f"n.`{p}` AS `{p}`" for p in props) or "id(n) AS id"
-        return self.graph.run(f"MATCH (n:`{label}`) RETURN {columns} LIMIT {_SAMPLE_ROWS}").rows
+        return self.graphdb.run(f"MATCH (n:`{label}`) RETURN {columns} LIMIT {_SAMPLE_ROWS}").rows
 
     def relation_fields(self, rel: str) -> dict[str, Field]:
         if rel not in self._relation_fields:
             props = sorted(self.schema.relationship_properties.get(rel, {}))
-            rows = self.graph.run(f"MATCH ()-[r:`{rel}`]->() RETURN " + ", ".join(f"r.`{p}` AS `{p}`" for p in props)
+            rows = self.graphdb.run(f"MATCH ()-[r:`{rel}`]->() RETURN " + ", ".join(f"r.`{p}` AS `{p}`" for p in props)
                                   + f" LIMIT {_SAMPLE_ROWS}").rows if props else []
             self._relation_fields[rel] = {p: profile(rel, p, [r.get(p) for r in rows]) for p in props}
         return self._relation_fields[rel]
@@ -194,7 +193,7 @@ class PlanSampler:
                 pattern += (f"-[r{i}:`{rel}`]->" if forward else f"<-[r{i}:`{rel}`]-") + f"(n{i}:`{label}`)"
                 columns += [f"n{i}.`{p}` AS `n{i}.{p}`" for p in self.fields[label]]
                 columns += [f"r{i}.`{p}` AS `r{i}.{p}`" for p in self.relation_fields(rel)]
-            result = self.graph.run(f"MATCH {pattern} RETURN {', '.join(columns)} LIMIT {_SAMPLE_ROWS}")
+            result = self.graphdb.run(f"MATCH {pattern} RETURN {', '.join(columns)} LIMIT {_SAMPLE_ROWS}")
             self._instances[(labels, relations)] = result.rows if result.ok else []
         return self._instances[(labels, relations)]
 
@@ -301,7 +300,7 @@ class PlanSampler:
         clash = any(f.name in self.schema.labels[label] for label in walk.labels[i - 1: i + 1])
         if clash:  # "unit price" could mean the product's: say whose it is
             said = property_words(f.owner, f.name)
-            c.phrase = c.phrase.replace(f"with {some(said)}", f"with {article(words(rel) + ' ' + said)}", 1)
+            c.phrase = c.phrase.replace(f"with {some(said)}", f"with {article(name_words(rel) + ' ' + said)}", 1)
         walk.relation_conditions.setdefault(i, []).append(c)
         return True
 
@@ -315,12 +314,12 @@ class PlanSampler:
         pins = [c.pin for c in walk.conditions.get(i, []) if c.pin]
         rng = random.Random(repr(walk.row.get(f"n{i}.{self.key.get(label)}")))
         if pins:
-            text = f"the {words(label)} {_said(pins[0][1], rng)}"
+            text = f"the {name_words(label)} {_said(pins[0][1], rng)}"
             many = False
         elif quantifier:
-            text = f"{quantifier} {words(label)}"
+            text = f"{quantifier} {name_words(label)}"
         else:
-            text = plural(label) if many else article(words(label))
+            text = plural(label) if many else article(name_words(label))
         conditions = [c.phrase.format(be="are" if many else "is") for c in walk.conditions.get(i, []) if not c.pin]
         if conditions:
             text += " " + " and ".join(conditions)
@@ -414,7 +413,7 @@ class PlanSampler:
         var = walk.variables[i]
         distinct = "DISTINCT " if len(walk.labels) > 1 else ""
         subject = self.describe(walk)
-        whose = "" if i == 0 else f" (by the {p} of their {words(walk.labels[i])})"
+        whose = "" if i == 0 else f" (by the {p} of their {name_words(walk.labels[i])})"
         n = _count(k, rng)
         question = rng.choice([f"What are the top {n} {subject} by {p}{whose}?",
                                f"Which {n} {subject} have the {most} {p}{whose}?",
@@ -446,9 +445,9 @@ class PlanSampler:
             if f.role in ("year", "date"):
                 way = {"ASC": "earliest first", "DESC": "latest first"}[order]
             p = measure_words(f)
-            return rng.choice([f"Sort the {things} by {p}, {way}.", f"List every {words(label)} by {p}, {way}."]), \
+            return rng.choice([f"Sort the {things} by {p}, {way}.", f"List every {name_words(label)} by {p}, {way}."]), \
                 f"MATCH ({var}:{label}) RETURN {var}.{self.key[label]}, {f.expr(var)} ORDER BY {f.expr(var)} {order}"
-        return rng.choice([f"List every {words(label)}{said}.", f"What are all the {things}{said}?",
+        return rng.choice([f"List every {name_words(label)}{said}.", f"What are all the {things}{said}?",
                            f"Show me all the {things}{said}."]), f"MATCH ({var}:{label}) RETURN {items}"
 
     def _top_k(self, rng: random.Random) -> tuple[str, str] | None:
@@ -566,8 +565,8 @@ class PlanSampler:
             return None
         subject, group = plural(walk.labels[0]), walk.labels[1]
         link = self._link_to_group(walk, "it")
-        question = rng.choice([f"For each {words(group)}, how many {subject} are there {link}?",
-                               f"For each {words(group)}, count the {subject} {link}."])
+        question = rng.choice([f"For each {name_words(group)}, how many {subject} are there {link}?",
+                               f"For each {name_words(group)}, count the {subject} {link}."])
         g = walk.variables[1]
         return question, (f"{self.match(walk)} RETURN {g}.{self.key[group]}, count(DISTINCT {walk.variables[0]}) AS count")
 
@@ -584,7 +583,7 @@ class PlanSampler:
     def _most_per_group(self, walk: Walk) -> int:
         key = (tuple(walk.labels), tuple(walk.relations))
         if key not in self._group_sizes:
-            rows = self.graph.run(f"MATCH {walk.pattern()} WITH {walk.variables[-1]}, count(*) AS n RETURN max(n) AS most").rows
+            rows = self.graphdb.run(f"MATCH {walk.pattern()} WITH {walk.variables[-1]}, count(*) AS n RETURN max(n) AS most").rows
             self._group_sizes[key] = (rows[0]["most"] or 0) if rows else 0
         return self._group_sizes[key]
 
@@ -630,7 +629,7 @@ class PlanSampler:
             return f"that {rel.forward(True)} {pronoun}" if forward else rel.backward(subject, pronoun == "them").replace("by they", "by them")
         second, forward2 = walk.relations[1]
         rel2 = self.relation(second)
-        middle = article(words(walk.labels[1])) + " " + (
+        middle = article(name_words(walk.labels[1])) + " " + (
             f"that {rel2.forward(False)} {pronoun}" if forward2 else rel2.backward(subject, pronoun == "them").replace("by they", "by them"))
         return f"that {rel.forward(True)} {middle}" if forward else rel.backward(middle)
 
@@ -639,7 +638,7 @@ class PlanSampler:
         if not walk:
             return None
         g, x, group = walk.variables[-1], walk.variables[0], walk.labels[-1]
-        counts = self.graph.run(f"{self.match(walk)} WITH {g}, count(DISTINCT {x}) AS count RETURN count").rows
+        counts = self.graphdb.run(f"{self.match(walk)} WITH {g}, count(DISTINCT {x}) AS count RETURN count").rows
         values = sorted({r["count"] for r in counts})
         if len(values) < 2:
             return None
@@ -681,8 +680,8 @@ class PlanSampler:
         p, group = property_words(f.owner, f.name), walk.labels[-1]
         things = self.describe(walk, 0, many=True, follow=False)
         link = self._link_to_group(walk, "it")
-        question = rng.choice([f"What is the {said} {p} of the {things} {link}, for each {words(group)}?",
-                               f"For each {words(group)}, what is the {said} {p} of the {things} {link}?"])
+        question = rng.choice([f"What is the {said} {p} of the {things} {link}, for each {name_words(group)}?",
+                               f"For each {name_words(group)}, what is the {said} {p} of the {things} {link}?"])
         g = walk.variables[-1]
         return question, (f"{self.match(walk)} RETURN {g}.{self.key[group]}, {function}({f.expr(walk.variables[0])}) AS {said}")
 
@@ -709,8 +708,8 @@ class PlanSampler:
         if name is None or source == target or target not in self.key:
             return None
         hops, sk = rng.randint(2, 3), self.key[source]
-        question = rng.choice([f"Which {plural(target)} are within {hops} hops of the {words(source)} {_said(name, rng)}?",
-                               f"Which {plural(target)} can be reached from the {words(source)} {_said(name, rng)} in at most "
+        question = rng.choice([f"Which {plural(target)} are within {hops} hops of the {name_words(source)} {_said(name, rng)}?",
+                               f"Which {plural(target)} can be reached from the {name_words(source)} {_said(name, rng)} in at most "
                                f"{hops} hops, in any direction?"])
         return question, (f"MATCH (a:{source} {{{sk}: {literal(name)}}})-[*1..{hops}]-(b:{target}) "
                           f"RETURN DISTINCT b.{self.key[target]}")
@@ -720,9 +719,9 @@ class PlanSampler:
         a, b = self._named(rng, source), self._named(rng, target)
         if a is None or b is None or a == b:
             return None
-        question = rng.choice([f"How many relationships are on the shortest path between the {words(source)} {_said(a, rng)} "
-                               f"and the {words(target)} {_said(b, rng)}?",
-                               f"How many hops apart are the {words(source)} {_said(a, rng)} and the {words(target)} {_said(b, rng)}?"])
+        question = rng.choice([f"How many relationships are on the shortest path between the {name_words(source)} {_said(a, rng)} "
+                               f"and the {name_words(target)} {_said(b, rng)}?",
+                               f"How many hops apart are the {name_words(source)} {_said(a, rng)} and the {name_words(target)} {_said(b, rng)}?"])
         return question, (f"MATCH p = shortestPath((a:{source} {{{self.key[source]}: {literal(a)}}})-[*..8]-"
                           f"(b:{target} {{{self.key[target]}: {literal(b)}}})) RETURN length(p) AS hops")
 
@@ -737,12 +736,12 @@ class PlanSampler:
         key, rel = self.key[x], self.relation(relation)
         arrow, back = (f"-[:{relation}]->", f"<-[:{relation}]-") if forward else (f"<-[:{relation}]-", f"-[:{relation}]->")
         if forward:
-            question = f"Which other {plural(x)} {rel.forward(True)} {article(words(y))} that {_said(name, rng)} {rel.forward(False)} too?"
+            question = f"Which other {plural(x)} {rel.forward(True)} {article(name_words(y))} that {_said(name, rng)} {rel.forward(False)} too?"
         elif rel.backward("x").endswith(" by x"):  # "supplied by": say what the other side does
-            question = (f"Which other {plural(x)} are {rel.backward(article(words(y)))} that {rel.forward(False)} "
+            question = (f"Which other {plural(x)} are {rel.backward(article(name_words(y)))} that {rel.forward(False)} "
                         f"{_said(name, rng)} too?")
         else:
-            question = f"Which other {plural(x)} share {article(words(y))} with the {words(x)} {_said(name, rng)}?"
+            question = f"Which other {plural(x)} share {article(name_words(y))} with the {name_words(x)} {_said(name, rng)}?"
         return question, (f"MATCH (a:{x} {{{key}: {literal(name)}}}){arrow}(:{y}){back}(o:{x}) WHERE o <> a "
                           f"RETURN DISTINCT o.{key}")
 
@@ -761,7 +760,7 @@ class PlanSampler:
         values = {f.name: self._new_value(rng, f) for f in fields}
         said = " and ".join(f"{property_words(label, p)} {_said(v, rng)}" for p, v in values.items())
         body = ", ".join(f"{p}: {literal(v)}" for p, v in values.items())
-        return (rng.choice([f"Add a new {words(label)} with {said}.", f"Create {article(words(label))} with {said}."]),
+        return (rng.choice([f"Add a new {name_words(label)} with {said}.", f"Create {article(name_words(label))} with {said}."]),
                 f"CREATE (n:{label} {{{body}}})")
 
     def _merge_node(self, rng: random.Random) -> tuple[str, str] | None:
@@ -770,8 +769,8 @@ class PlanSampler:
         if self.fields[label][key].role != "name":
             return None
         value = self._named(rng, label) if rng.random() < 0.5 else self._new_value(rng, self.fields[label][key])
-        return (rng.choice([f"Make sure {article(words(label))} called {_said(value, rng)} exists, without creating a duplicate.",
-                            f"Add the {words(label)} {_said(value, rng)} unless it already exists."]),
+        return (rng.choice([f"Make sure {article(name_words(label))} called {_said(value, rng)} exists, without creating a duplicate.",
+                            f"Add the {name_words(label)} {_said(value, rng)} unless it already exists."]),
                 f"MERGE (n:{label} {{{key}: {literal(value)}}}) RETURN n.{key}")
 
     def _merge_edge(self, rng: random.Random) -> tuple[str, str] | None:
@@ -780,7 +779,7 @@ class PlanSampler:
         if a is None or b is None:
             return None
         rel = self.relation(relation)
-        return (f"Record that the {words(s)} {_said(a, rng)} {rel.forward(False)} the {words(t)} {_said(b, rng)}, "
+        return (f"Record that the {name_words(s)} {_said(a, rng)} {rel.forward(False)} the {name_words(t)} {_said(b, rng)}, "
                 f"unless that is already recorded.",
                 f"MATCH (a:{s} {{{self.key[s]}: {literal(a)}}}), (b:{t} {{{self.key[t]}: {literal(b)}}}) "
                 f"MERGE (a)-[:{relation}]->(b)")
@@ -794,8 +793,8 @@ class PlanSampler:
         f = rng.choice(numbers)
         value = self._new_value(rng, f)
         p = property_words(label, f.name)
-        return (rng.choice([f"Set the {p} of the {words(label)} {_said(name, rng)} to {value}.",
-                            f"Change the {p} of the {words(label)} {_said(name, rng)} to {value}."]),
+        return (rng.choice([f"Set the {p} of the {name_words(label)} {_said(name, rng)} to {value}.",
+                            f"Change the {p} of the {name_words(label)} {_said(name, rng)} to {value}."]),
                 f"MATCH (n:{label} {{{self.key[label]}: {literal(name)}}}) SET n.{f.name} = {value} RETURN n.{f.name}")
 
     # -- what the domain calls ---------------------------------------------------

@@ -26,10 +26,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Domain, EvalFile, Task, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
 from agents.domains.docs_facts import DESCRIBED, OPTION_HEADER, Fact, find_facts, sentences
 from evaluators import docs as check
-from evaluators.docs_corpus import DocsCorpus, words
+from evaluators.docs_corpus import DocsCorpus
+from evaluators.text import content_words
 from forge.errors import InputError
 from forge.records import Check, Example, content_hash, stable_fraction
 from forge.rows import read_rows
@@ -273,8 +274,7 @@ class DocsDomain(Domain):
         else:
             shown = self._shown(check.parse_answer(answer).citations)
             ask = "Is every statement of the answer supported by these sections?"
-        return [{"role": "system", "content": "You review answers about documentation. Reply with one JSON object: "
-                                              '{"verdict": "agree" or "disagree", "reason": "..."} and nothing else.'},
+        return [{"role": "system", "content": "You review answers about documentation. " + Critique.instruction()},
                 {"role": "user", "content": f"Question: {question}\n\nAnswer:\n{answer}\n\nSections:\n"
                                             f"{shown or '(none cited)'}\n\n{ask}"}]
 
@@ -343,7 +343,7 @@ class DocsDomain(Domain):
         reference, cited = set(example.metadata["sections"]), set(parsed.citations)
         grounded = [q for sid, q in parsed.quotes
                     if (section := self.corpus.section(sid)) and check.plain(q) in check.plain(section.text)]
-        mine, theirs = words(check.plain(parsed.body)), words(check.plain(check.parse_answer(example.payload["output"]).body))
+        mine, theirs = content_words(check.plain(parsed.body)), content_words(check.plain(check.parse_answer(example.payload["output"]).body))
         common = sum(min(mine.count(w), theirs.count(w)) for w in set(mine))
         f1 = 2 * common / (len(mine) + len(theirs)) if mine and theirs else float(not theirs)
         return {"citation_precision": len(cited & reference) / len(cited) if cited else 0.0,

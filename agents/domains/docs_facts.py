@@ -38,7 +38,8 @@ from typing import Any
 
 from evaluators import docs as check
 from evaluators.docs import ANAPHORA, CLAUSE, INSTRUCTION_TAIL, PRONOUNS, is_term
-from evaluators.docs_corpus import DocsCorpus, words
+from evaluators.docs_corpus import DocsCorpus
+from evaluators.text import content_words
 from evaluators.docs_formats import Block, Section
 
 TOPICS = ("LDAP authentication", "Kubernetes autoscaling", "GraphQL subscriptions", "a Windows installer",
@@ -200,8 +201,8 @@ def find_facts(corpus: DocsCorpus) -> list[Fact]:
 
 def _names_own_title(title: str, other: str, lead: str) -> bool:
     """The lead of a section says which of the alternatives it is about (the word its title does not share)."""
-    own = set(words(title)) - set(words(other))
-    return bool(own & set(words(check.plain(lead))))
+    own = set(content_words(title)) - set(content_words(other))
+    return bool(own & set(content_words(check.plain(lead))))
 
 
 def _alternatives(a: str, b: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.domains.base import Domain, EvalFile, Task, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
 from evaluators import mtg
 from evaluators.mtg_ipg import InfractionProcedureGuide
 from evaluators.mtg_rules import ComprehensiveRules
@@ -273,8 +273,8 @@ class MtgDomain(Domain):
             texts += [f"IPG {n}: {section.full_text} Penalty: {section.penalty}"
                       for n in self.ipg.citations(answer) if (section := self.ipg.section(n))]
         cited = "\n".join(texts)
-        return [{"role": "system", "content": "You are a senior Magic: The Gathering judge reviewing training data. Reply "
-                                              'with one JSON object: {"verdict": "agree" or "disagree", "reason": "..."}.'},
+        return [{"role": "system", "content": "You are a senior Magic: The Gathering judge reviewing training data. "
+                                              + Critique.instruction()},
                 {"role": "user", "content": f"Question: {example.payload['instruction']}\n\nRuling: {example.payload['output']}"
                                             f"\n\nFull text of the cited rules:\n{cited or '(none cited)'}\n\n"
                                             "Does the ruling follow from these rules?"}]

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Domain, Task, with_steering
+from agents.domains.base import Critique, Domain, Task, with_steering
 from evaluators import repo as check
 from evaluators.coding import code_of
 from evaluators.repo_index import CITATION, RepoIndex, Symbol, is_test_path
@@ -234,8 +234,8 @@ class RepoDomain(Domain):
                 {"role": "user", "content": with_steering(user, task, feedback)}]
 
     def critique_messages(self, example: Example) -> list[dict[str, str]]:
-        return [{"role": "system", "content": "You review training data about a code repository. Reply with one JSON "
-                                              'object: {"verdict": "agree" or "disagree", "reason": "..."}.'},
+        return [{"role": "system", "content": "You review training data about a code repository. "
+                                              + Critique.instruction()},
                 {"role": "user", "content": f"Category: {example.category}\n\nQuestion:\n{example.payload['instruction']}"
                                             f"\n\nAnswer:\n{example.payload['output']}\n\nIs the answer correct and "
                                             "what the question asks for?"}]

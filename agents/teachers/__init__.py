@@ -16,6 +16,7 @@ from typing import Callable
 
 from forge.errors import InputError
 from forge.models import SHIPPED, gguf_path
+from forge.workspace import cache_root
 
 from agents.teachers.base import Teacher, TeacherReply, TeacherRequest
 
@@ -121,7 +122,7 @@ def grader(spec: str, output: type) -> Callable[[list[dict[str, str]]], TeacherR
     parsed = parse_teacher_spec(spec)
     if parsed.kind == "template":
         raise InputError(f"the grader {spec!r} must be an LLM: {SPEC_HELP.replace('template', 'not template')}")
-    cache = Path.home() / ".cache" / "domainforge"
+    cache = cache_root()
 
     async def ask(messages: list[dict[str, str]]) -> TeacherReply:
         cache.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ event loop keeps serving the rest of the graph meanwhile.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import re
 from functools import lru_cache
@@ -55,17 +56,29 @@ def json_grammar(schema_json: str):
     return LlamaGrammar.from_string(gbnf, verbose=False)
 
 
+@lru_cache(maxsize=2)
+def load_model(path: str, n_ctx: int, model_id: str):
+    """A GGUF file loaded once per process: a run probes its teachers before it starts, then opens them again for
+    every round. `model_id` (size and time) is part of the key, so a file changed in place is loaded again."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=path, n_ctx=n_ctx, verbose=False)
+
+
+# Free the models while llama_cpp still exists: at interpreter teardown its functions are gone and freeing fails.
+atexit.register(load_model.cache_clear)
+
+
 class LlamaCppTeacher(LLMTeacher):
     def __init__(self, path: str | Path, *, cache: ResponseCache, n_ctx: int = 0, seed: int = 0,
                  max_tokens: int = 1024, temperature: float = 0.7) -> None:
-        from llama_cpp import Llama
-
         super().__init__(cache)
         path = Path(path)
         self.spec = f"llamacpp:{path}"
         stat = path.stat()
         self.model_id = f"{self.spec}:{stat.st_size}:{int(stat.st_mtime)}"
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, seed=seed, verbose=False)
+        self.llm = load_model(str(path), n_ctx, self.model_id)
+        self.llm.set_seed(seed)  # sampling starts where a freshly loaded model's would
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.lock = asyncio.Lock()
