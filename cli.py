@@ -6,24 +6,23 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from agents.cli import (Bars, CriticOption, DomainOption, EventsOption, SeedOption, TeacherOption, WorkspaceOption,
-                        generate, open_generation, read_eval_file, report_skipped, with_domain_sources)
+from agents.cli import (Bars, DomainOption, EventsOption, WorkspaceOption, generate, open_generation, read_eval_file,
+                        report_skipped, with_domain_sources, with_options)
 from agents.domains import DOMAINS, domain_choice, load_domain
 from forge.cli import audit, console, export, input_errors, serve, verdict
 from forge.errors import InputError
 from forge.jobs import EventLog
+from forge.options import own_values
 from loop import SPLITS, CycleConfig, CycleEvent, ImprovementCycle, run_cycle
 from sandbox.cli import app as sandbox_app
 from trainer.cli import export_gguf
 from trainer.presets import preset_names
-
-GROUNDING = Path(__file__).resolve().parent / "data" / "general" / "english.jsonl"
 
 app = typer.Typer(
     help=("Turn a domain into a small specialist LLM, and keep improving it.\n\n"
@@ -88,39 +87,13 @@ class CyclePrinter:
 
 
 @with_domain_sources
+@with_options(CycleConfig)
 def run(
     domain: DomainOption = None,
-    teacher: TeacherOption = "template",
-    critic: CriticOption = None,
-    student: Annotated[str, typer.Option(help=f"Student preset: {preset_names()}.")] = "tiny",
-    student_model: Annotated[Optional[str], typer.Option(help="Local path (or hub id) of the preset's weights.")] = None,
-    rounds: Annotated[int, typer.Option(min=1, help="Improvement rounds (generate -> train -> evaluate).")] = 3,
-    count: Annotated[int, typer.Option(min=1, help="Example slots generated per round.")] = 300,
-    heldout: Annotated[Optional[int], typer.Option(min=4, help="Held-out evaluation items to generate (split into feedback "
-                                                            "and test); default 120, or the domain file's share of "
-                                                            "--count. Unused when the domain brings its own.",
-                                                   show_default=False)] = None,
-    grounding: Annotated[Path, typer.Option(help="JSONL of general examples mixed into training.")] = GROUNDING,
-    grounding_ratio: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of general examples in training.")] = 0.2,
-    epochs: Annotated[Optional[float], typer.Option(help="Training epochs per round (default: the preset's).")] = None,
-    replay: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Rounds after the first train the last student on "
-                                                    "their new examples plus this share of earlier ones, for the preset's "
-                                                    "continue_epochs; 1 retrains on everything accepted so far, for the full "
-                                                    "epochs. Default: the preset's (0.3; tiny, which starts random: 1).",
-                                                    show_default=False)] = None,
     workspace: WorkspaceOption = Path("workspace"),
-    concurrency: Annotated[int, typer.Option(min=1, help="Teacher calls in flight at once.")] = 8,
-    max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example.")] = 3,
-    seed: SeedOption = 0,
-    patience: Annotated[int, typer.Option(min=1, help="Stop after this many rounds without a better test score.")] = 2,
-    evals: Annotated[Optional[list[Path]], typer.Option("--eval", help="Your own evaluation file (repeatable; its format is "
-                                                        "the domain's, see `eval --help`): scored for the untrained "
-                                                        "student and every round, kept out of training, never fed back.",
-                                                        show_default=False)] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="A row of an --eval file whose reference fails (does not run, "
-                                                          "cites what does not exist) is an error instead of skipped.")] = False,
     estimate_memory: Annotated[bool, typer.Option("--estimate-memory", help="Print what the student preset needs to train, and exit.")] = False,
     events: EventsOption = None,
+    options: dict[str, Any] | None = None,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
     """Run the full improvement cycle: generate, curate, train, evaluate, analyse failures, repeat.
@@ -138,7 +111,8 @@ def run(
     from trainer.presets import estimate_memory_gib, load_preset
 
     with input_errors():
-        preset = load_preset(student, student_model)
+        options = options or {}
+        preset = load_preset(options["student"], options["student_model"])
         if estimate_memory:
             estimate = estimate_memory_gib(preset)
             console.print(f"{preset.name} ({preset.method}, {preset.model}): about {estimate['total']:.1f} GiB to train "
@@ -146,17 +120,15 @@ def run(
                           f"activations {estimate['activations']:.2f} at batch {preset.batch_size} x {preset.max_seq_len} tokens)")
             return
         ws = Workspace.check(workspace)
-        load_rows(grounding)
-        opened, generation = open_generation(domain, sources or {}, teacher=teacher, critic=critic, count=count,
-                                             concurrency=concurrency, max_attempts=max_attempts, seed=seed,
-                                             cache_path=ws.cache_path)
+        cycle = own_values(CycleConfig, options)
+        load_rows(Path(cycle["grounding"]))
+        opened, generation = open_generation(domain, sources or {}, options, ws.cache_path)
         try:
             # a bad file stops the run before anything is written
-            loaded_evals = [read_eval_file(opened, path, strict=strict) for path in evals or []]
-            config = CycleConfig(generation=generation, student=student, student_model=student_model, rounds=rounds,
-                                 heldout=heldout if heldout is not None else opened.heldout_size(count),
-                                 grounding=str(grounding.resolve()), grounding_ratio=grounding_ratio, epochs=epochs,
-                                 patience=patience, evals=tuple(str(p.resolve()) for p in evals or []), replay=replay)
+            loaded_evals = [read_eval_file(opened, Path(path), strict=cycle["strict"]) for path in cycle["evals"]]
+            if cycle["heldout"] is None:
+                cycle["heldout"] = opened.heldout_size(generation.count)
+            config = CycleConfig(generation=generation, **cycle)
             ws.create()
             for loaded in loaded_evals:
                 report_skipped(loaded, ws.evals)

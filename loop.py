@@ -29,10 +29,12 @@ from langgraph.graph import END, START, StateGraph
 
 from agents.domains.base import Domain
 from agents.generation import GenerationConfig
+from forge.options import nested, option
 from forge.records import Example, content_hash
 from forge.workspace import RunFolder, Workspace
-from trainer.presets import load_preset
+from trainer.presets import load_preset, preset_names
 
+GROUNDING = Path(__file__).resolve().parent / "data" / "general" / "english.jsonl"
 SPLITS = ("feedback", "test")  # the domain's held-out items; a user's --eval files are splits of their own
 
 
@@ -51,34 +53,35 @@ def eval_labels(paths: tuple[str, ...]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class CycleConfig:
-    generation: GenerationConfig
+    generation: GenerationConfig = nested({"count": {"default": 300, "help": "Example slots generated per round."},
+                                           "concurrency": {"help": "Teacher calls in flight at once."},
+                                           "max_attempts": {"help": "Generate+repair attempts per example."}})
     """The domain, its sources, the teachers, and each round's slot count, attempts and seed."""
-    student: str
-    """A student preset (trainer/presets.py)."""
-    student_model: Optional[str]
-    """Local path (or hub id) that replaces the preset's weights."""
-    rounds: int
-    heldout: int
-    """Evaluation items to generate when the domain brings none."""
-    grounding: str
-    """JSONL of general-English rows mixed into training."""
-    grounding_ratio: float
-    epochs: Optional[float]
-    """Training epochs per round; None means the preset's."""
-    patience: int
-    """Stop after this many rounds without a better test score."""
-    evals: tuple[str, ...] = ()
-    """The user's own evaluation files: scored every round, kept out of training, never fed back."""
-    replay: Optional[float] = None
-    """A later round trains the last round's student on its new examples plus this share of earlier ones, for
-    the preset's `continue_epochs`; 1 retrains on everything accepted so far for the full epochs. None: the
-    preset's share."""
+    student: str = option("tiny", f"Student preset: {preset_names()}.")
+    student_model: Optional[str] = option(None, "Local path (or hub id) of the preset's weights.")
+    rounds: int = option(3, "Improvement rounds (generate -> train -> evaluate).", min=1)
+    heldout: Optional[int] = option(None, "Held-out evaluation items to generate (split into feedback and test); "
+                                          "default 120, or the domain file's share of --count. Unused when the domain "
+                                          "brings its own.", min=4)
+    grounding: str = option(str(GROUNDING), "JSONL of general examples mixed into training.", type=Path)
+    grounding_ratio: float = option(0.2, "Share of general examples in training.", min=0.0, max=0.9)
+    epochs: Optional[float] = option(None, "Training epochs per round (default: the preset's).")
+    patience: int = option(2, "Stop after this many rounds without a better test score.", min=1)
+    evals: tuple[str, ...] = option((), "Your own evaluation file (repeatable; its format is the domain's, see "
+                                        "`eval --help`): scored for the untrained student and every round, kept out "
+                                        "of training, never fed back.", type=list[Path], flag="eval")
+    replay: Optional[float] = option(None, "Rounds after the first train the last student on their new examples plus "
+                                           "this share of earlier ones, for the preset's continue_epochs; 1 retrains "
+                                           "on everything accepted so far, for the full epochs. Default: the preset's "
+                                           "(0.3; tiny, which starts random: 1).", min=0.0, max=1.0)
+    strict: bool = option(False, "A row of an --eval file whose reference fails (does not run, cites what does not "
+                                 "exist) is an error instead of skipped.")
 
     @property
     def cycle_id(self) -> str:
-        # rounds and patience only say when to stop, and replay how later rounds train: a longer run, or one
-        # that trains its later rounds another way, continues the same one.
-        key = {k: v for k, v in asdict(self).items() if k not in ("generation", "rounds", "patience", "replay")}
+        # rounds and patience only say when to stop, replay how later rounds train, and strict how the eval files
+        # were read: a longer run, or one that trains its later rounds another way, continues the same one.
+        key = {k: v for k, v in asdict(self).items() if k not in ("generation", "rounds", "patience", "replay", "strict")}
         return f"{self.generation.domain}-{self.student}-{content_hash({**key, 'generation': self.generation.identity()}, 8)}"
 
     def settings(self) -> dict[str, Any]:

@@ -23,44 +23,62 @@ from agents.generation import GenerationConfig
 from forge.cli import console, input_errors
 from forge.errors import InputError
 from forge.jobs import EventLog
+from forge.options import options_of, own_values
 
 DomainOption = Annotated[Optional[str], typer.Option(
     help=escape("; ".join(f"{name}: {entry.description}" for name, entry in DOMAINS.items())
                 + f". Default: {DEFAULT_DOMAIN}, or the domain whose required option you give (--domain-config)."),
     show_default=False)]
-TeacherOption = Annotated[str, typer.Option(
-    help=escape("Who writes the examples: template (offline, per-domain generators) | openai:<model>[@<base_url>] "
-                "(any OpenAI-compatible server) | llamacpp:<path.gguf> (a local model) | llamacpp:smollm2 (the "
-                "shipped SmolLM2-135M)."))]
-CriticOption = Annotated[Optional[str], typer.Option(help="Who reviews them (same forms as --teacher); defaults to the teacher.")]
 WorkspaceOption = Annotated[Path, typer.Option(help="Directory for the store, the teacher cache, runs and exports.")]
-SeedOption = Annotated[int, typer.Option(help="Seed for template choices, splits and training; part of the run id.")]
 EventsOption = Annotated[Optional[Path], typer.Option(help="Also write progress here, one JSON object per line (what "
                                                            "`serve` streams).", show_default=False)]
 
 
-def with_domain_sources(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a command one option per source the registry declares (--graph,
-    --domain-config, ...). The command receives them together as
-    `sources={name: value or None}` and resolves them with `open_domain`."""
-    declared = all_sources()
+def _with_parameters(command: Callable[..., Any], into: str, added: list[inspect.Parameter]) -> Callable[..., Any]:
+    """`command` with `added` keyword options in place of its parameter `into`, which receives their values
+    together as {name: value}. Typer reads the new signature."""
     signature = inspect.signature(command, eval_str=True)
-    params = [p for p in signature.parameters.values() if p.name != "sources"]
-    for name, (source, users) in declared.items():
-        option = typer.Option(source.option, metavar=source.kind.upper() if source.kind != "choice" else "|".join(source.choices),
-                              help=escape(f"{', '.join(users)}: {source.help}"), show_default=False,
-                              rich_help_panel="Domain sources")
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                        annotation=Annotated[Optional[str], option]))
+    params = [p for p in signature.parameters.values() if p.name != into] + added
+    names = [p.name for p in added]
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
-        sources = {name: kwargs.pop(name) for name in declared}
-        return command(**kwargs, sources=sources)
+        collected = {name: kwargs.pop(name) for name in names}
+        return command(**kwargs, **{into: collected})
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
+
+
+def with_domain_sources(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command one option per source the registry declares (--graph,
+    --domain-config, ...), received together as `sources={name: value or None}`."""
+    added = []
+    for name, (source, _) in all_sources().items():
+        option = typer.Option(source.option, metavar=source.kind.upper() if source.kind != "choice" else "|".join(source.choices),
+                              help=escape(source.help), show_default=False, rich_help_panel="Domain sources")
+        added.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                       annotation=Annotated[Optional[str], option]))
+    return _with_parameters(command, "sources", added)
+
+
+def with_options(config: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the options a config dataclass declares (forge/options.py), received together as
+    `options={name: value}`; `own_values` turns them into the config's fields."""
+    added = []
+    for each in options_of(config):
+        spelling = [each.spelling] if each.flag or (each.is_switch and not each.default) else []
+        empty = each.is_list or each.default is None
+        option = typer.Option(*spelling, help=escape(each.help), min=each.min, max=each.max, show_default=not empty)
+        default = None if each.is_list else Path(each.default) if each.type is Path else each.default
+        annotation = Optional[each.type] if each.is_list else each.type
+        added.append(inspect.Parameter(each.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                       annotation=Annotated[annotation, option]))
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        return _with_parameters(command, "options", added)
+    return decorate
 
 
 class Bars:
@@ -144,17 +162,17 @@ async def probe_teachers(domain: Domain, teacher: str, critic: str, cache_path: 
         await teachers.close()
 
 
-def open_generation(domain: str | None, sources: dict[str, str | None], *, teacher: str, critic: str | None, count: int,
-                    concurrency: int, max_attempts: int, seed: int, cache_path: Path,
-                    timeout_s: float = 60.0) -> tuple[Domain, GenerationConfig]:
-    """The domain a command names, opened, its generation config, and its teachers probed: everything that can be
-    wrong with a generating command's input fails here, before anything is written. The caller closes the domain."""
+def open_generation(domain: str | None, sources: dict[str, str | None], options: dict[str, Any],
+                    cache_path: Path) -> tuple[Domain, GenerationConfig]:
+    """The domain a command names, opened, its generation config (from the command's `options`), and its teachers
+    probed: everything that can be wrong with a generating command's input fails here, before anything is
+    written. The caller closes the domain."""
     name, resolved = domain_choice(domain, sources)
     opened = load_domain(name, resolved)
     try:
-        config = GenerationConfig(domain=name, sources=resolved, teacher=teacher, critic=critic or teacher, count=count,
-                                  concurrency=concurrency, max_attempts=max_attempts, seed=seed, revision=opened.revision)
-        asyncio.run(probe_teachers(opened, config.teacher, config.critic, cache_path, concurrency, timeout_s))
+        config = GenerationConfig(domain=name, sources=resolved, revision=opened.revision,
+                                  **own_values(GenerationConfig, options))
+        asyncio.run(probe_teachers(opened, config.teacher, config.critic, cache_path, config.concurrency, config.timeout))
     except BaseException:
         opened.close()
         raise
@@ -162,17 +180,12 @@ def open_generation(domain: str | None, sources: dict[str, str | None], *, teach
 
 
 @with_domain_sources
+@with_options(GenerationConfig)
 def generate(
     domain: DomainOption = None,
-    teacher: TeacherOption = "template",
-    critic: CriticOption = None,
-    count: Annotated[int, typer.Option(min=1, help="Number of example slots in this run.")] = 100,
     workspace: WorkspaceOption = Path("workspace"),
-    concurrency: Annotated[int, typer.Option(min=1, help="Examples (and teacher calls) in flight at once.")] = 8,
-    max_attempts: Annotated[int, typer.Option(min=1, help="Generate+repair attempts per example before rejecting it.")] = 3,
-    seed: SeedOption = 0,
-    timeout: Annotated[float, typer.Option(help="Seconds before one teacher request times out (then it is retried).")] = 60.0,
     events: EventsOption = None,
+    options: dict[str, Any] | None = None,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
     """Generate examples; each is critiqued, verified, repaired up to --max-attempts times, and stored.
@@ -193,21 +206,18 @@ def generate(
         # Everything that can be wrong with the input is checked before the
         # workspace is touched, so a bad command leaves nothing half-written.
         ws = Workspace.check(workspace)
-        opened, config = open_generation(domain, sources or {}, teacher=teacher, critic=critic, count=count,
-                                         concurrency=concurrency, max_attempts=max_attempts, seed=seed,
-                                         cache_path=ws.cache_path, timeout_s=timeout)
+        opened, config = open_generation(domain, sources or {}, options or {}, ws.cache_path)
         try:
             store = ws.create().open_store()
             bar, started = Bars(), time.perf_counter()
             log = EventLog(events) if events else None
 
             def on_slot(p) -> None:
-                bar.update(config.run_id, count, p.skipped + p.done, f"accepted {p.accepted}")
-                if log and log.due(p.skipped + p.done, count):
+                bar.update(config.run_id, config.count, p.skipped + p.done, f"accepted {p.accepted}")
+                if log and log.due(p.skipped + p.done, config.count):
                     log.write("slots", 0, {"run_id": config.run_id, **p.to_dict()})
             try:
-                progress = asyncio.run(generate_run(opened, store, config, cache_path=ws.cache_path, timeout_s=timeout,
-                                                    on_slot=on_slot))
+                progress = asyncio.run(generate_run(opened, store, config, cache_path=ws.cache_path, on_slot=on_slot))
             finally:
                 bar.stop()
             if log:

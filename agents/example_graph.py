@@ -4,7 +4,8 @@
         ▲                           │
         └──────── repair ◄──────────┘                 (findings fed back to the generator)
 
-Each node appends its outcome to the example's lineage. The graph keeps no
+Verification is the domain's own checks, then the checks every domain gets
+(`SharedCheck`s: today `Novelty`). Each node appends its outcome to the example's lineage. The graph keeps no
 checkpoints: an example takes milliseconds to seconds, and the store records
 each finished slot durably, so after a crash only in-flight slots re-run.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from typing import Any, TypedDict
+from typing import Any, Protocol, Sequence, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
@@ -46,8 +47,52 @@ def verifier_failure(exc: BaseException) -> tuple[Check, str]:
             "".join(traceback.format_exception(exc)))
 
 
-def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store: Store, max_attempts: int = 3):
-    """Compile the graph for one domain. Invoke it with {"task", "lineage"}."""
+class SharedCheck(Protocol):
+    """A check that every domain's examples get, after the domain's own."""
+
+    def check(self, example: Example) -> Check:
+        ...
+
+    def passed(self, example: Example) -> None:
+        """The example passed every check (and will be accepted)."""
+        ...
+
+
+class Novelty:
+    """`novel`: the example repeats no accepted one in the workspace, by content
+    or by the domain's `duplicate_key` (the same question put another way).
+    It counts examples accepted by this graph but not yet stored, so two slots
+    that draw the same content at once are not both accepted."""
+
+    def __init__(self, domain: Domain, store: Store) -> None:
+        self.domain, self.store = domain, store
+        self.claimed: set[str] = set()
+        self.claimed_keys: set[str] | None = None  # read from the store on first need
+
+    def check(self, example: Example) -> Check:
+        if example.id in self.claimed or self.store.is_accepted(example.id):
+            return Check("novel", False, f"example {example.id} is already accepted in this workspace", "duplicate")
+        key = self.domain.duplicate_key(example)
+        if key is not None:
+            if self.claimed_keys is None:
+                self.claimed_keys = {k for e in self.store.accepted_examples(self.domain.name)
+                                     if (k := self.domain.duplicate_key(e))}
+            if key in self.claimed_keys:
+                return Check("novel", False, "the same question, put another way, is already accepted in this "
+                                             "workspace", "duplicate")
+        return Check("novel", True)
+
+    def passed(self, example: Example) -> None:
+        self.claimed.add(example.id)
+        if self.claimed_keys is not None and (key := self.domain.duplicate_key(example)):
+            self.claimed_keys.add(key)
+
+
+def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store: Store, max_attempts: int = 3,
+                        shared_checks: Sequence[SharedCheck] | None = None):
+    """Compile the graph for one domain. Invoke it with {"task", "lineage"}.
+    `shared_checks` run on every example after the domain's own (default: `Novelty`)."""
+    every_domain = list(shared_checks) if shared_checks is not None else [Novelty(domain, store)]
 
     async def generate(state: ExampleState) -> ExampleState:
         task, lineage = state["task"], state["lineage"]
@@ -79,24 +124,6 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
         lineage.event("critique", attempt, check.passed, critic=critic.spec, detail=check.detail)
         return {"checks": [check]}
 
-    # Ids accepted by this graph, stored or about to be: two slots that draw the
-    # same content at once must not both be accepted. Likewise the domain's
-    # duplicate keys, starting from what the store already accepted.
-    claimed: set[str] = set()
-    claimed_keys: set[str] | None = None
-
-    def repeated(example: Example) -> str:
-        """What accepted example this one repeats, in words; "" when none."""
-        nonlocal claimed_keys
-        if example.id in claimed or store.is_accepted(example.id):
-            return f"example {example.id} is already accepted in this workspace"
-        key = domain.duplicate_key(example)
-        if key is None:
-            return ""
-        if claimed_keys is None:
-            claimed_keys = {k for e in store.accepted_examples(domain.name) if (k := domain.duplicate_key(e))}
-        return "the same question, put another way, is already accepted in this workspace" if key in claimed_keys else ""
-
     async def verify(state: ExampleState) -> ExampleState:
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
         # Sandboxed verification blocks for tens of milliseconds: off the event loop.
@@ -111,14 +138,10 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
         except Exception as exc:
             check, failure = verifier_failure(exc)
             checks = list(state["checks"]) + [check]
-        if repeats := repeated(example):
-            checks.append(Check("novel", False, repeats, "duplicate"))
-        else:
-            checks.append(Check("novel", True))
+        checks += [shared.check(example) for shared in every_domain]
         if all(c.passed for c in checks):
-            claimed.add(example.id)
-            if claimed_keys is not None and (key := domain.duplicate_key(example)):
-                claimed_keys.add(key)
+            for shared in every_domain:
+                shared.passed(example)
         failed = [c.reason for c in checks if not c.passed]
         lineage.event("verify", attempt, not failed, failed=failed, **({"traceback": failure} if failure else {}))
         return {"checks": checks}

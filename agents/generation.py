@@ -14,12 +14,13 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from agents.domains.base import Domain, Task
 from agents.example_graph import build_example_graph
 from agents.teachers import open_teachers
 from agents.teachers.base import Teacher
+from forge.options import option
 from forge.records import Lineage, content_hash
 from forge.store import Store
 
@@ -30,12 +31,15 @@ class GenerationConfig:
     """A registry name (agents/domains)."""
     sources: dict[str, str]
     """What the domain reads, by source name: {"graph": script or URI}, {"rules": path, "ipg": path}."""
-    teacher: str
-    critic: str
-    count: int
-    concurrency: int = 8
-    max_attempts: int = 3
-    seed: int = 0
+    teacher: str = option("template", "Who writes the examples: template (offline, per-domain generators) | "
+                                      "openai:<model>[@<base_url>] (any OpenAI-compatible server) | llamacpp:<path.gguf> "
+                                      "(a local model) | llamacpp:smollm2 (the shipped SmolLM2-135M).")
+    critic: Optional[str] = option(None, "Who reviews them (same forms as --teacher); defaults to the teacher.")
+    count: int = option(100, "Number of example slots in this run.", min=1)
+    concurrency: int = option(8, "Examples (and teacher calls) in flight at once.", min=1)
+    max_attempts: int = option(3, "Generate+repair attempts per example before rejecting it.", min=1)
+    seed: int = option(0, "Seed for template choices, splits and training; part of the run id.")
+    timeout: float = option(60.0, "Seconds before one teacher request times out (then it is retried).", min=0.1)
     round: int = 0
     weights: dict[str, float] = field(default_factory=dict)
     """Category -> share; empty means the domain's default weights."""
@@ -46,14 +50,18 @@ class GenerationConfig:
     revision: str = ""
     """The version of the sources the domain read (Domain.revision)."""
 
+    def __post_init__(self) -> None:
+        if self.critic is None:
+            object.__setattr__(self, "critic", self.teacher)
+
     def identity(self) -> dict:
         """What decides the slots' content, the revision of the sources included.
-        Left out: count (a bigger --count extends the same run), concurrency,
-        and sources that only say where work runs (the sandbox back end)."""
+        Left out: count (a bigger --count extends the same run), concurrency, the
+        teacher timeout, and sources that only say where work runs (the sandbox back end)."""
         from agents.domains import DOMAINS
 
         where = {s.name for s in DOMAINS[self.domain].sources if not s.identity}
-        key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency")}
+        key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency", "timeout")}
         for optional in ("revision", "emphasis"):  # left out when unset, so earlier run ids stay as they were
             if not key[optional]:
                 del key[optional]
@@ -147,11 +155,11 @@ async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, stor
     return progress
 
 
-async def generate_run(domain: Domain, store: Store, config: GenerationConfig, *, cache_path: Path, timeout_s: float = 60.0,
+async def generate_run(domain: Domain, store: Store, config: GenerationConfig, *, cache_path: Path,
                        on_slot: Callable[[RunProgress], None] | None = None) -> RunProgress:
     """Open the teachers the config names, fill the run, and close them."""
     teachers = open_teachers(domain, config.teacher, config.critic, cache_path=cache_path,
-                             concurrency=config.concurrency, timeout_s=timeout_s)
+                             concurrency=config.concurrency, timeout_s=config.timeout)
     try:
         return await run_generation(domain, teachers.teacher, teachers.critic, store, config, on_slot)
     finally:

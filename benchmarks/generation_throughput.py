@@ -54,8 +54,8 @@ def main() -> None:
     parser.add_argument("--local-examples", type=int, default=2000)
     args = parser.parse_args()
 
-    from agents.domains.cypher import CypherDomain
-    from evaluators.graphdb import KgliteGraph
+    from agents.domains.cypher.generate import CypherDomain
+    from agents.domains.cypher.graphdb import KgliteGraph
     from tests.conftest import start_scripted_server
 
     domain = CypherDomain(KgliteGraph(REPO / "data" / "cypher" / "bookstore.cypher"))

@@ -34,9 +34,9 @@ from forge.native import ensure_static_tls_room  # noqa: E402
 
 def length_mix(rows: int, seed: int = 0) -> list[dict]:
     from agents.domains import Task
-    from agents.domains.cypher import CypherDomain
+    from agents.domains.cypher.generate import CypherDomain
     from evaluators.curation import load_rows
-    from evaluators.graphdb import KgliteGraph
+    from agents.domains.cypher.graphdb import KgliteGraph
     from forge.export import example_row
 
     domain = CypherDomain(KgliteGraph(REPO / "data" / "cypher" / "bookstore.cypher"))

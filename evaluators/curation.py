@@ -9,7 +9,6 @@ split off a validation set -> report the category balance.
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

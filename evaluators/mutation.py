@@ -16,6 +16,8 @@ import ast
 import copy
 from dataclasses import dataclass
 
+from evaluators.python_ast import parse_python
+
 FLIP = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
         ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
 
@@ -78,7 +80,7 @@ PATTERNS: tuple[str, ...] = ("off_by_one", "flipped_comparison", "wrong_bound", 
 def mutants(source: str, name: str, patterns: tuple[str, ...] = PATTERNS) -> list[Mutant]:
     """Every single-site mutant of function `name` in `source` (the whole module
     comes back, with only that function changed)."""
-    tree = ast.parse(source)
+    tree = parse_python(source)
     original = ast.unparse(tree)
     found: list[Mutant] = []
     seen = {original}

@@ -62,33 +62,37 @@ class VerdictRequest(BaseModel):
 
 def to_argv(request: JobRequest) -> list[str]:
     """The job's command line, checked as the CLI checks it before it writes
-    anything: click parses it (known options, types, ranges), then the domain,
-    its sources and the teacher specs are resolved."""
-    import typer.main
-
+    anything: the options its config declares (forge/options.py: names, types,
+    ranges), the domain and its sources, and the teacher specs."""
     from agents.domains import all_sources, domain_choice
+    from agents.generation import GenerationConfig
     from agents.teachers import parse_teacher_spec
-    from cli import app
+    from forge.options import options_of
+    from loop import CycleConfig
 
-    command = typer.main.get_command(app).commands[request.command]
-    known = {p.name: p for p in command.params if p.name not in ("workspace", "events", "estimate_memory")}
+    declared = {o.name: o for o in options_of({"generate": GenerationConfig, "run": CycleConfig}[request.command])}
+    sources = all_sources()
     argv: list[str] = []
+    given: dict[str, str] = {}
     for name, value in request.options.items():
-        option = known.get(name.replace("-", "_"))
-        if option is None:
-            raise InputError(f"{request.command} has no option {name!r}: use one of {', '.join(sorted(known))}")
-        if option.is_flag:
-            if not isinstance(value, bool):
-                raise InputError(f"{name} is a switch: give true or false")
-            argv += [option.opts[0]] if value else option.secondary_opts[:1]
+        key = name.replace("-", "_")
+        if key == "domain" or key in sources:
+            given[key] = str(value)
+            argv += ["--" + key.replace("_", "-"), str(value)]
+        elif key in declared:
+            each = declared[key]
+            checked = each.check(value)
+            if each.is_switch:
+                argv += [each.spelling if checked else "--no-" + each.spelling[2:]] if checked != each.default else []
+            elif each.is_list:
+                argv += [part for item in checked for part in (each.spelling, str(item))]
+            elif checked is not None:
+                argv += [each.spelling, str(checked)]
+            given[key] = str(checked)
         else:
-            argv += [option.opts[0], str(value)]
-    try:
-        command.make_context(request.command, list(argv))
-    except Exception as exc:  # click's usage errors, with their own words for what is wrong
-        raise InputError(exc.format_message() if hasattr(exc, "format_message") else str(exc)) from None
-    given = {k.replace("-", "_"): str(v) for k, v in request.options.items()}
-    domain_choice(given.get("domain"), {name: given.get(name) for name in all_sources()})
+            raise InputError(f"{request.command} has no option {name!r}: use one of "
+                             f"{', '.join(sorted(['domain', *sources, *declared]))}")
+    domain_choice(given.get("domain"), {name: given.get(name) for name in sources})
     for role in ("teacher", "critic"):
         if role in given:
             parse_teacher_spec(given[role])

@@ -33,14 +33,14 @@ DEMO_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
 
 @pytest.fixture(scope="session")
 def graph():
-    from evaluators.graphdb import KgliteGraph
+    from agents.domains.cypher.graphdb import KgliteGraph
 
     return KgliteGraph(DEMO_GRAPH)
 
 
 @pytest.fixture(scope="session")
 def cypher_domain(graph):
-    from agents.domains.cypher import CypherDomain
+    from agents.domains.cypher.generate import CypherDomain
 
     return CypherDomain(graph)
 

@@ -1,7 +1,7 @@
 """`run --domain repo` completes a two-round cycle on our Python demo: template
 examples checked against the code and its tests in the sandbox, held-out items
 scored the same way. (Go runs through every category in the conformance suite
-and tests/evaluators/test_repo.py; its whole cycle takes minutes more.)"""
+and tests/agents/domains/repo/test_repo.py; its whole cycle takes minutes more.)"""
 
 import pytest
 

@@ -1,10 +1,10 @@
-"""What a domain is: the `Domain` protocol, the `Source`s it declares, and the
-pieces every domain shares (`Task`, `Critique`, `with_steering`).
+"""What a domain is: the `Domain` protocol, its registry `DomainEntry` and the
+`Source`s it declares, and the pieces every domain shares (`Task`, `Critique`,
+`with_steering`, the `SANDBOX` source).
 
-A domain is a plugin. Its generator lives in `agents/domains/<name>.py`, its
-verifier in `evaluators/<name>.py`, and one entry in the registry
-(`agents/domains/__init__.py`) names its factory and its sources. The cycle,
-the CLI and the service only ever talk to this protocol.
+A domain is a plugin: one package, `agents/domains/<name>/`, whose
+`__init__.py` holds its `ENTRY` and whose modules hold everything else it is.
+The cycle, the CLI and the service only ever talk to this protocol.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from forge.errors import InputError
 from forge.records import Check, Example
+from sandbox import BACKENDS
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+"""The resources we ship (demo graph, fixtures), which domains' defaults point at."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,28 @@ class Source:
         return str(Path(value).expanduser().resolve()) if self.kind == "path" else value
 
 
+@dataclass(frozen=True)
+class DomainEntry:
+    """What the registry knows of a domain without importing it: enough for
+    `--help`, option parsing and the service's job schema."""
+
+    description: str
+    """One line, shown in `--domain` help."""
+    sources: tuple[Source, ...]
+    open: str
+    """`module:function` that builds the domain from its resolved sources (raising InputError on bad input);
+    imported only when the domain is opened."""
+    commands: str = ""
+    """`module:attribute` of a Typer app with the domain's own subcommands, if it has any."""
+    example: dict[str, str] = field(default_factory=dict)
+    """Sources beyond the defaults that open the domain on shipped data; the
+    conformance suite (tests/agents/test_domain_conformance.py) opens it so."""
+
+
+SANDBOX = Source("sandbox", "where code runs: docker (a warm container pool; the default) or bwrap (bubblewrap)",
+                 kind="choice", choices=BACKENDS, default="docker", identity=False)
+
+
 @dataclass
 class EvalFile:
     """A user's evaluation file as a domain read it: the items to score, the
@@ -134,8 +160,6 @@ class Domain(Protocol):
     optional members below come with their defaults."""
 
     name: str
-    description: str
-    """One line, shown in `--domain` help and the report."""
     metric: str
     """What `score_answer` measures, in words ("execution accuracy")."""
     categories: tuple[str, ...]

@@ -80,7 +80,7 @@ def test_a_published_file_with_extra_columns_and_broken_references_is_scored_wit
 
 @pytest.fixture(scope="module")
 def coding():
-    from agents.domains.coding import CodingDomain
+    from agents.domains.coding.generate import CodingDomain
 
     domain = CodingDomain(REPO / "data" / "coding" / "demo_repo", open_or_skip("docker", size=2))
     yield domain
@@ -134,8 +134,8 @@ def test_a_file_in_neither_format_says_what_each_needs(coding, tmp_path):
 
 
 def test_mtg_rulings_score_by_outcome_and_cited_rules(tmp_path):
-    from agents.domains.mtg import MtgDomain
-    from evaluators.mtg_rules import load_rules
+    from agents.domains.mtg.generate import MtgDomain
+    from agents.domains.mtg.rules import load_rules
 
     domain = MtgDomain(load_rules(REPO / "data" / "mtg" / "rules_fixture.txt"))
     outcome = "Outcome: dies: no creature; defending player takes 3 damage (life 17); attacking player life 20."

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from agents.domains import Critique, Task
-from agents.domains.cypher import CypherDraft
+from agents.domains.cypher.generate import CypherDraft
 from agents.teachers.base import TeacherRequest
 from agents.teachers.cache import ResponseCache
 from agents.teachers.llamacpp import LlamaCppTeacher
@@ -84,7 +84,7 @@ def test_the_harness_answers_with_an_exported_gguf(tiny_gguf, cypher_domain):
 def test_a_reply_with_long_string_bounds_is_sampled(tiny_gguf, tmp_path):
     """The docs draft's 4000-character bound once became 4000 nested grammar
     rules, and sampling under them crashed llama.cpp (a segfault)."""
-    from agents.domains.docs import DocsDraft
+    from agents.domains.docs.generate import DocsDraft
     from agents.teachers.llamacpp import without_long_string_bounds
 
     assert "maxLength" not in json.dumps(without_long_string_bounds(DocsDraft.model_json_schema()))

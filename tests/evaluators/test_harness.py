@@ -1,4 +1,4 @@
-from evaluators.cypher import execution_match
+from agents.domains.cypher.verify import execution_match
 from evaluators.harness import degenerate, split_feedback_test, summarise, ItemScore
 from forge.records import Example
 
