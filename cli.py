@@ -15,7 +15,7 @@ from rich.table import Table
 from agents.cli import (Bars, DomainOption, EventsOption, WorkspaceOption, generate, open_generation, read_eval_file,
                         report_skipped, with_domain_sources, with_options)
 from agents.domains import DOMAINS, domain_choice, load_domain
-from forge.cli import audit, console, export, input_errors, serve, verdict
+from forge.cli import StoreOption, audit, console, export, input_errors, serve, verdict
 from forge.errors import InputError
 from forge.jobs import EventLog
 from forge.options import own_values
@@ -93,6 +93,7 @@ def run(
     workspace: WorkspaceOption = Path("workspace"),
     estimate_memory: Annotated[bool, typer.Option("--estimate-memory", help="Print what the student preset needs to train, and exit.")] = False,
     events: EventsOption = None,
+    store: StoreOption = None,
     options: dict[str, Any] | None = None,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
@@ -119,7 +120,7 @@ def run(
                           f"(weights {estimate['weights']:.2f}, trainable state {estimate['trainable_state']:.2f}, "
                           f"activations {estimate['activations']:.2f} at batch {preset.batch_size} x {preset.max_seq_len} tokens)")
             return
-        ws = Workspace.check(workspace)
+        ws = Workspace.check(workspace, store)
         cycle = own_values(CycleConfig, options)
         load_rows(Path(cycle["grounding"]))
         opened, generation = open_generation(domain, sources or {}, options, ws.cache_path)

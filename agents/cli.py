@@ -20,7 +20,7 @@ from rich.table import Table
 from agents.domains import DEFAULT_DOMAIN, DOMAINS, all_sources, domain_choice, load_domain
 from agents.domains.base import Domain, EvalFile
 from agents.generation import GenerationConfig
-from forge.cli import console, input_errors
+from forge.cli import StoreOption, console, input_errors
 from forge.errors import InputError
 from forge.jobs import EventLog
 from forge.options import options_of, own_values
@@ -185,6 +185,7 @@ def generate(
     domain: DomainOption = None,
     workspace: WorkspaceOption = Path("workspace"),
     events: EventsOption = None,
+    store: StoreOption = None,
     options: dict[str, Any] | None = None,
     sources: dict[str, Optional[str]] | None = None,
 ) -> None:
@@ -205,7 +206,7 @@ def generate(
     with input_errors():
         # Everything that can be wrong with the input is checked before the
         # workspace is touched, so a bad command leaves nothing half-written.
-        ws = Workspace.check(workspace)
+        ws = Workspace.check(workspace, store)
         opened, config = open_generation(domain, sources or {}, options or {}, ws.cache_path)
         try:
             store = ws.create().open_store()

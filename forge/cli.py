@@ -14,7 +14,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from forge.errors import InputError
+from forge.errors import InputError, masked
+
+StoreOption = Annotated[Optional[str], typer.Option(
+    "--store", envvar="DOMAINFORGE_STORE", show_default=False,
+    help="A shared store for examples, slots, verdicts and jobs: postgresql://USER@HOST:PORT/DATABASE (the password "
+         "from the URI, PGPASSWORD or ~/.pgpass; it is never printed). Default: the workspace's own SQLite file.")]
 
 console = Console()
 err = Console(stderr=True)
@@ -41,14 +46,15 @@ def audit(
     reason: Annotated[Optional[str], typer.Option(help="Only rejections with this reason code (e.g. no_rows).")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Show at most this many.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a readable listing.")] = False,
+    store: StoreOption = None,
 ) -> None:
     """List rejected examples with every failed check's reason and evidence."""
     from forge.workspace import Workspace
 
     with input_errors():
-        store = Workspace.existing(workspace).open_store()
+        opened = Workspace.existing(workspace, store).open_store()
     shown = 0
-    for item in store.produced(accepted=False, reason=reason, limit=limit):
+    for item in opened.produced(accepted=False, reason=reason, limit=limit):
         shown += 1
         if as_json:
             print(json.dumps({"run_id": item.run_id, "slot": item.slot, "example": item.example.to_dict(),
@@ -70,7 +76,7 @@ def audit(
                                  f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(item.human['at']))}: "
                                  f"{item.human['note'] or '(no note)'}"), highlight=False)
     if not as_json:
-        summary, people = store.summary(), store.human_agreement()
+        summary, people = opened.summary(), opened.human_agreement()
         console.print(f"{shown} rejected shown; by reason: {summary['rejected_by_reason'] or 'none'}")
         if people["judged"]:
             console.print(f"people judged {people['judged']} examples and overturned the verifier on "
@@ -85,6 +91,7 @@ def verdict(
                                          show_default=False)],
     note: Annotated[str, typer.Option(help="Why, for whoever reads the audit next.")] = "",
     who: Annotated[str, typer.Option(help="Who judged (default: your user name).", show_default=False)] = "",
+    store: StoreOption = None,
 ) -> None:
     """Judge an example yourself. Your verdict overrides the verifier's in
     `export` and in the next round's curation, and `audit` and the report show it.
@@ -96,9 +103,9 @@ def verdict(
     from forge.workspace import Workspace
 
     with input_errors():
-        store = Workspace.existing(workspace).open_store()
+        opened = Workspace.existing(workspace, store).open_store()
         try:
-            store.judge(example_id, accept, note, who or getpass.getuser())
+            opened.judge(example_id, accept, note, who or getpass.getuser())
         except KeyError:
             raise InputError(f"no example {example_id!r} in {workspace}: take the id from `loop.py audit "
                              f"{workspace}` or `audit --json`") from None
@@ -115,16 +122,17 @@ def export(
     format: Annotated[ExportFormat, typer.Option(help="jsonl or parquet.")] = ExportFormat.jsonl,
     out: Annotated[Optional[Path], typer.Option(help="Output file (default: WORKSPACE/exports/accepted.<format>).")] = None,
     domain: Annotated[Optional[str], typer.Option(help="Only this domain's examples (a config domain: its name).")] = None,
+    store: StoreOption = None,
 ) -> None:
     """Write the accepted examples, one flat row each."""
     from forge.export import export_jsonl, export_parquet
     from forge.workspace import Workspace
 
     with input_errors():
-        ws = Workspace.existing(workspace)
+        ws = Workspace.existing(workspace, store)
+        examples = ws.open_store().accepted_examples(domain)
     path = out or ws.exports / f"accepted.{format.value}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    examples = ws.open_store().accepted_examples(domain)
     n = export_jsonl(examples, path) if format is ExportFormat.jsonl else export_parquet(examples, path)
     console.print(f"wrote {n} accepted examples to {path}")
 
@@ -134,6 +142,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on. Keep 127.0.0.1 unless others must reach it: "
                                            "the token is then all that guards the workspace.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8321,
+    store: StoreOption = None,
 ) -> None:
     """Serve the workspace over HTTP: start and follow jobs, read examples with
     their evidence, judge them, download exports and reports.
@@ -154,7 +163,8 @@ def serve(
     from forge.workspace import Workspace
 
     with input_errors():
-        ws = Workspace.check(workspace)
+        ws = Workspace.check(workspace, store)
+        ws.create().open_store().close()  # a store that cannot open fails here, before the server starts
         token, new = load_token(ws)
     with socket.socket() as probe:  # the port now, so a taken one fails before anything starts
         try:
@@ -167,4 +177,6 @@ def serve(
                   f"token: in {ws.root / 'service_token'}", highlight=False)
     console.print(f"web view: http://{host}:{port}/login?token={token if new else '$(cat ' + str(ws.root / 'service_token') + ')'}",
                   highlight=False, soft_wrap=True)
+    if ws.store:
+        console.print(f"store: {masked(ws.store)}", highlight=False, soft_wrap=True)
     uvicorn.run(create_app(ws, token), host=host, port=port, log_level="warning")

@@ -84,7 +84,8 @@ class JobRunner:
         # Its own session, so cancelling it stops the whole process group (sandbox pools included).
         process = subprocess.Popen([sys.executable, str(LOOP), *argv, "--events", str(self.events_path(job_id))],
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                   env={**os.environ, "COLUMNS": "120"})
+                                   env={**os.environ, "COLUMNS": "120",
+                                        **({"DOMAINFORGE_STORE": self.workspace.store} if self.workspace.store else {})})
         log.close()
         with self.lock:
             self.processes[job_id] = process

@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from forge.errors import InputError
 from forge.records import Example, Job, Lineage, StoredExample, Verdict
 
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -77,7 +79,14 @@ class SQLiteStore:
         # lose the last commits), and is several times faster than FULL.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.executescript(SCHEMA)
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise InputError(f"store {self.path} has schema version {version}, newer than this DomainForge knows "
+                             f"({SCHEMA_VERSION}). Upgrade DomainForge on this machine.")
+        self.db.executescript(SCHEMA)  # version 0 (before versions were kept) has the same tables
+        if version != SCHEMA_VERSION:
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def start_run(self, run_id: str, domain: str, config: dict[str, Any]) -> None:
         self.db.execute(

@@ -7,8 +7,12 @@ in flight and a restart re-runs exactly those. Examples are keyed by content
 hash: writing one twice stores it once. Rejected examples are kept with every
 reason, for `audit`. Jobs are the service's background commands.
 
-SQLite (forge/sqlite_store.py) is the back end today. A new back end
-implements `Store` and `Cache` and is chosen in `open_store` and `open_cache`.
+Two back ends implement `Store`: SQLite (forge/sqlite_store.py), one file in
+the workspace, the default; and PostgreSQL (forge/postgres_store.py), shared
+by a team and by workers on other machines. `open_store` chooses by the target:
+a path, or a postgresql:// URI. Caches and checkpoints stay in local SQLite
+files: they are per machine. A new back end implements `Store` (and `Cache`
+if it serves caches) and is chosen here.
 """
 
 from __future__ import annotations
@@ -50,10 +54,23 @@ class Cache(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(path: str | Path) -> Store:
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_store_uri(target: str | Path) -> bool:
+    """Whether `target` names a database server rather than a file."""
+    return str(target).startswith(POSTGRES_SCHEMES)
+
+
+def open_store(target: str | Path) -> Store:
+    """The store at `target`: a postgresql:// URI, or the path of an SQLite file. InputError when it cannot open."""
+    if is_store_uri(target):
+        from forge.postgres_store import PostgresStore
+
+        return PostgresStore(str(target))
     from forge.sqlite_store import SQLiteStore
 
-    return SQLiteStore(path)
+    return SQLiteStore(target)
 
 
 def open_cache(path: str | Path, table: str) -> Cache:

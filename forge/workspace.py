@@ -1,7 +1,8 @@
 """A workspace directory holds one project's runs, and this module is the one
 place that knows where everything in it lives:
 
-    examples.sqlite           the example store (every slot, accepted or rejected)
+    examples.sqlite           the example store (every slot, accepted or rejected), unless the
+                              workspace uses a shared PostgreSQL store (`--store postgresql://...`)
     teacher_cache.sqlite      LLM teacher replies, so a rerun costs nothing
     cycle_checkpoints.sqlite  the improvement cycle's LangGraph checkpoints
     exports/                  `export` output
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from forge.errors import InputError
-from forge.store import Store, open_store
+from forge.errors import InputError, masked
+from forge.store import Store, is_store_uri, open_store
 
 
 def cache_root() -> Path:
@@ -33,6 +34,8 @@ def cache_root() -> Path:
 @dataclass(frozen=True)
 class Workspace:
     root: Path
+    store: str = field(default="", repr=False)  # it may hold a password
+    """A postgresql:// URI of a shared store; empty: the workspace's own SQLite file."""
 
     @property
     def store_path(self) -> Path:
@@ -67,9 +70,19 @@ class Workspace:
                  for p in (self.root / "runs").glob(f"*/round_*/student/{pattern}")]
         return sorted(found, key=lambda p: p.stat().st_mtime)
 
+    @staticmethod
+    def _store(store: str | None) -> str:
+        if store and not is_store_uri(store):
+            raise InputError(f"--store {masked(store)!r} is not a store URI: give postgresql://USER@HOST:PORT/DATABASE "
+                             "(or leave it out for the workspace's own SQLite file)")
+        return store or ""
+
     @classmethod
-    def check(cls, path: str | Path) -> Workspace:
-        """Fail early, writing nothing, if the path cannot become a workspace."""
+    def check(cls, path: str | Path, store: str | None = None) -> Workspace:
+        """Fail early, writing nothing, if the path cannot become a workspace or the store cannot open."""
+        store = cls._store(store)
+        if store:
+            open_store(store).close()
         root = Path(path).expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise InputError(f"workspace {root} is a file, not a directory. Pass --workspace a directory path.")
@@ -83,11 +96,14 @@ class Workspace:
         except OSError as exc:
             raise InputError(f"workspace {root} cannot be written ({existing}: {exc.strerror or exc}). "
                              "Choose a directory you can write, e.g. --workspace ./workspace") from exc
-        return cls(root)
+        return cls(root, store)
 
     @classmethod
-    def existing(cls, path: str | Path) -> Workspace:
+    def existing(cls, path: str | Path, store: str | None = None) -> Workspace:
+        store = cls._store(store)
         root = Path(path).expanduser().resolve()
+        if store:
+            return cls(root, store)
         if not (root / "examples.sqlite").is_file():
             raise InputError(f"{root} is not a workspace (no examples.sqlite). Run `python loop.py generate "
                              f"--workspace {path} ...` first.")
@@ -101,7 +117,7 @@ class Workspace:
         return self
 
     def open_store(self) -> Store:
-        return open_store(self.store_path)
+        return open_store(self.store or self.store_path)
 
 
 @dataclass(frozen=True)

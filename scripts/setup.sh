@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything DomainForge needs on a fresh Debian/Ubuntu machine with
-# Python 3.11: system packages (Docker engine, bubblewrap, debootstrap, Chromium), a
+# Python 3.11: system packages (Docker engine, bubblewrap, debootstrap, Chromium, PostgreSQL), a
 # running Docker engine, the sandbox image, a virtual environment in .venv
 # with every Python dependency (llama-cpp-python compiled from source), and the
 # shipped SmolLM2 model (forge/models.py) in the cache. Safe to run again: each
@@ -17,6 +17,8 @@ command -v debootstrap >/dev/null || missing="$missing debootstrap"
 # A real headless browser for the web-view test (no browser download at install time).
 command -v chromium >/dev/null || missing="$missing chromium"
 command -v chromedriver >/dev/null || missing="$missing chromium-driver"
+# PostgreSQL's server, for the tests of the shared store (each test run starts its own on a loopback port).
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ]; then
     echo "==> installing system packages:$missing"
     as_root apt-get update -qq
@@ -52,7 +54,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # reuse a wheel built earlier with other flags.
     CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
         .venv/bin/pip install --quiet --no-cache-dir "llama-cpp-python>=0.3.16"
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --quiet -e ".[llamacpp,train,dev]"
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --quiet -e ".[llamacpp,train,postgres,dev]"
     echo "$want" > "$stamp"
 fi
 

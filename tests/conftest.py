@@ -28,7 +28,35 @@ def pytest_configure(config):
         capture.resume_global_capture()
 
 REPO = Path(__file__).resolve().parents[1]
+IN_CI = bool(os.environ.get("CI"))
 DEMO_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (tests/postgres_server.py). Without one a test fails in CI, else skips."""
+    from tests.postgres_server import PostgresServer, binaries
+
+    found = binaries()
+    if found is None:
+        message = "PostgreSQL is not installed: scripts/setup.sh installs Debian's postgresql package"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    server = PostgresServer(found)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_store(request) -> str | None:
+    """The store a test's workspace uses, once per back end: None (the workspace's own SQLite file) or the URI,
+    password included, of a fresh database on the session's PostgreSQL server."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def store_target(shared_store, tmp_path):
+    """What open_store opens, once per back end: an SQLite file or a PostgreSQL URI."""
+    return shared_store or tmp_path / "s.sqlite"
 
 
 @pytest.fixture(scope="session")
@@ -112,10 +140,10 @@ def tiny_model(tmp_path_factory, demo_rows):
 class ServedWorkspace:
     """`loop.py serve WORKSPACE` on a free loopback port, with a client that sends its token."""
 
-    def __init__(self, workspace) -> None:
+    def __init__(self, workspace, store: str | None = None) -> None:
         self.process = subprocess.Popen([sys.executable, str(REPO / "loop.py"), "serve", str(workspace), "--port", "0"],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env={**os.environ, "COLUMNS": "300"})
+                                        env={**os.environ, "COLUMNS": "300", **({"DOMAINFORGE_STORE": store} if store else {})})
         self.url = self.process.stdout.readline().split(" at ")[1].strip().rstrip("/")
         said = self.process.stdout.readline()
         self.printed_token = said.split()[1] if "printed only this once" in said else None
@@ -127,9 +155,10 @@ class ServedWorkspace:
                 if httpx.get(f"{self.url}/health").status_code == 200:
                     break
             except httpx.TransportError:
-                if self.process.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"the server did not start: {self.process.stdout.read()}") from None
-                time.sleep(0.1)
+                pass
+            if self.process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the server did not start: {self.process.stdout.read()}")
+            time.sleep(0.1)
 
     def events(self, job_id: str) -> list[tuple[str, dict]]:
         found, kind = [], ""

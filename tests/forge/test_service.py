@@ -6,6 +6,7 @@ and the verdicts followed by export; a job that survives a server restart."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, ServedWorkspace as Server, start_scripted_server
+from tests.postgres_server import PASSWORD
 
 
 @pytest.fixture
@@ -24,10 +26,10 @@ def teacher():
     server.process.wait(timeout=10)
 
 
-def test_a_job_is_followed_judged_and_exported(tmp_path, teacher, monkeypatch):
+def test_a_job_is_followed_judged_and_exported(tmp_path, teacher, monkeypatch, shared_store):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-sentinel-never-stored")
     ws = tmp_path / "ws"
-    server = Server(ws)
+    server = Server(ws, shared_store)
     try:
         assert server.printed_token == server.token and (ws / "service_token").stat().st_mode & 0o777 == 0o600
         assert httpx.get(f"{server.url}/api/jobs").status_code == 401
@@ -75,24 +77,27 @@ def test_a_job_is_followed_judged_and_exported(tmp_path, teacher, monkeypatch):
         assert not any("sk-sentinel" in text for text in responses)
     finally:
         server.stop()
-    assert not [p for p in ws.rglob("*") if p.is_file() and b"sk-sentinel" in p.read_bytes()]
+    secrets = [b"sk-sentinel"] + ([PASSWORD.encode()] if shared_store else [])
+    assert not [p for p in ws.rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)]
+    if shared_store:  # the shared store holds every example: the workspace keeps no copy
+        assert not (ws / "examples.sqlite").exists()
     audit = subprocess.run([sys.executable, str(REPO / "loop.py"), "audit", str(ws)], capture_output=True, text=True,
-                           env={**__import__("os").environ, "COLUMNS": "300"})
+                           env={**os.environ, "COLUMNS": "300", **({"DOMAINFORGE_STORE": shared_store} if shared_store else {})})
     assert "a person accepted it: ana" in audit.stdout and "overturned the verifier on 2" in audit.stdout
 
 
-def test_a_running_job_resumes_when_the_server_comes_back(tmp_path):
+def test_a_running_job_resumes_when_the_server_comes_back(tmp_path, shared_store):
     slow = start_scripted_server("--slow-every", "1", "--slow-s", "0.2")
     ws = tmp_path / "ws"
     try:
-        server = Server(ws)
+        server = Server(ws, shared_store)
         job = server.client.post("/api/jobs", json={"command": "generate", "options": {
             "domain": "cypher", "teacher": f"openai:scripted@{slow.base_url}", "count": 30, "concurrency": 1}}).json()
         time.sleep(4)
         server.stop()
         assert server.client.base_url and json.loads(
             (ws / "jobs" / f"{job['id']}.events.jsonl").read_text().splitlines()[-1])["data"]["done"] < 30
-        server = Server(ws)
+        server = Server(ws, shared_store)
         events = server.events(job["id"])
         assert events[-1][1]["status"] == "succeeded"
         assert [e for k, e in events if k == "generated"][-1]["data"]["accepted"] == 30

@@ -4,6 +4,7 @@ import pytest
 
 from forge.export import export_jsonl, export_parquet, to_dataset
 from forge.records import Check, Example, Lineage, Verdict
+from forge.store import open_store
 from forge.sqlite_store import SQLiteStore
 
 
@@ -33,8 +34,8 @@ def test_failed_check_must_name_a_reason():
     assert REJECT.reasons == ["no_rows"] and not REJECT.accepted and ACCEPT.accepted
 
 
-def test_writes_are_idempotent_and_rejections_are_kept(tmp_path):
-    store = SQLiteStore(tmp_path / "s.sqlite")
+def test_writes_are_idempotent_and_rejections_are_kept(store_target):
+    store = open_store(store_target)
     store.start_run("r1", "cypher", {})
     store.record("r1", 0, example("q0"), ACCEPT, lineage(0))
     store.record("r1", 0, example("q0"), ACCEPT, lineage(0))  # the same slot again: no duplicate
@@ -51,8 +52,8 @@ def test_writes_are_idempotent_and_rejections_are_kept(tmp_path):
     assert summary["accepted"] == 2 and summary["rejected"] == 1 and summary["rejected_by_reason"] == {"no_rows": 1}
 
 
-def test_accepted_verdict_upgrades_an_earlier_rejection(tmp_path):
-    store = SQLiteStore(tmp_path / "s.sqlite")
+def test_accepted_verdict_upgrades_an_earlier_rejection(store_target):
+    store = open_store(store_target)
     store.start_run("r1", "cypher", {})
     store.record("r1", 0, example("q"), REJECT, lineage(0))
     assert not store.is_accepted(example("q").id)
@@ -84,8 +85,8 @@ def test_exports_round_trip(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_a_persons_latest_verdict_overrides_the_verifier_in_what_is_read_for_training(tmp_path):
-    store = SQLiteStore(tmp_path / "s.sqlite")
+def test_a_persons_latest_verdict_overrides_the_verifier_in_what_is_read_for_training(store_target):
+    store = open_store(store_target)
     store.start_run("r1", "cypher", {})
     store.record("r1", 0, example("kept by the verifier"), ACCEPT, lineage(0))
     store.record("r1", 1, example("rejected by the verifier"), REJECT, lineage(1))
@@ -104,8 +105,8 @@ def test_a_persons_latest_verdict_overrides_the_verifier_in_what_is_read_for_tra
         store.judge("0000000000000000", True, "", "ana")
 
 
-def test_examples_are_filtered_by_category_text_round_and_paged(tmp_path):
-    store = SQLiteStore(tmp_path / "s.sqlite")
+def test_examples_are_filtered_by_category_text_round_and_paged(store_target):
+    store = open_store(store_target)
     store.start_run("r1", "cypher", {})
     for slot in range(6):
         store.record("r1", slot, example(f"question {slot}", "count" if slot % 2 else "match"), ACCEPT, lineage(slot))
@@ -113,3 +114,69 @@ def test_examples_are_filtered_by_category_text_round_and_paged(tmp_path):
     assert [i.slot for i in store.produced(text="QUESTION 4")] == [4]
     assert [i.slot for i in store.produced(limit=2, offset=2)] == [2, 3]
     assert [i.slot for i in store.produced(round_=0, limit=1)] == [0] and list(store.produced(round_=1)) == []
+
+
+def test_two_writers_that_finish_the_same_slot_store_one_row(store_target):
+    first, second = open_store(store_target), open_store(store_target)
+    first.start_run("r1", "cypher", {})
+    second.start_run("r1", "cypher", {})
+    first.record("r1", 0, example("q"), ACCEPT, lineage(0))
+    second.record("r1", 0, example("q"), ACCEPT, lineage(0))
+    second.record("r1", 1, example("q"), REJECT, lineage(1))  # the same content elsewhere: one example row
+    assert first.finished_slots("r1") == {0, 1} and len(list(first.produced())) == 2
+    assert [e.id for e in second.accepted_examples()] == [example("q").id]
+    first.close()
+    second.close()
+
+
+def test_jobs_are_kept_and_end_once(store_target):
+    from forge.records import Job
+
+    store = open_store(store_target)
+    store.add_job(Job("j1", "generate", ["generate", "--count", "3"], "running", None, 1.0, None))
+    store.add_job(Job("j2", "run", ["run"], "running", None, 2.0, None))
+    store.end_job("j1", "cancelled", -15)
+    store.end_job("j1", "succeeded", 0)  # already ended: keeps its status
+    assert store.job("j1").status == "cancelled" and store.job("j1").argv == ["generate", "--count", "3"]
+    assert [j.id for j in store.jobs()] == ["j2", "j1"] and [j.id for j in store.jobs("running")] == ["j2"]
+    assert store.job("nope") is None
+
+
+def test_a_store_newer_than_the_code_is_a_clear_error(store_target):
+    import sqlite3
+
+    from forge.errors import InputError
+
+    open_store(store_target).close()
+    if isinstance(store_target, str):
+        import psycopg
+
+        with psycopg.connect(store_target, autocommit=True) as db:
+            db.execute("UPDATE schema_version SET version = 99")
+    else:
+        with sqlite3.connect(store_target) as db:
+            db.execute("PRAGMA user_version = 99")
+    with pytest.raises(InputError, match="schema version 99, newer than this DomainForge knows"):
+        open_store(store_target)
+
+
+def test_the_password_is_never_shown(postgres):
+    from forge.errors import InputError
+    from forge.errors import masked
+    from tests.postgres_server import PASSWORD
+
+    wrong = postgres.uri("no_such_database")
+    assert PASSWORD in wrong and PASSWORD not in masked(wrong) and ":***@" in masked(wrong)
+    with pytest.raises(InputError) as raised:
+        open_store(wrong)
+    assert PASSWORD not in str(raised.value) and 'database "no_such_database" does not exist' in str(raised.value)
+
+
+def test_a_store_that_cannot_open_fails_the_command_before_anything_is_written(tmp_path, postgres):
+    from tests.conftest import run_cli
+    from tests.postgres_server import PASSWORD
+
+    ws = tmp_path / "ws"
+    result = run_cli("generate", "--count", "2", "--workspace", str(ws), "--store", postgres.uri("no_such_database"))
+    assert result.returncode == 2 and 'database "no_such_database" does not exist' in result.stderr
+    assert PASSWORD not in result.stdout + result.stderr and not ws.exists()

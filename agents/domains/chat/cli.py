@@ -16,7 +16,7 @@ from rich.table import Table
 
 from agents.domains.chat import TOKENIZER
 from evaluators.pii import PHONE_REGIONS
-from forge.cli import console, input_errors
+from forge.cli import StoreOption, console, input_errors
 
 app = typer.Typer(help="The chat domain: bring in the conversations you have, scrubbed of personal data and cleaned.",
                   no_args_is_help=True)
@@ -47,6 +47,7 @@ def import_conversations(
     role_column: Annotated[str, typer.Option(help="csv: the speaker column (customer/user, agent/assistant, system).")] = "role",
     text_column: Annotated[str, typer.Option(help="csv: the message text column.")] = "text",
     timestamp_column: Annotated[str, typer.Option(help="csv: the time column (ISO 8601 or epoch seconds).")] = "timestamp",
+    store: StoreOption = None,
 ) -> None:
     """Import conversations: read, scrub personal data, repair turns, keep one
     language, drop duplicates, and check each fits the student.
@@ -75,7 +76,7 @@ def import_conversations(
     from forge.workspace import Workspace
 
     with input_errors():
-        ws = Workspace.check(workspace)
+        ws = Workspace.check(workspace, store)
         regions = tuple(dict.fromkeys([*PHONE_REGIONS, *(r.upper() for r in phone_region or [])]))
         check_options(language, list(regions))
         budget = open_budget(TOKENIZER.resolve(tokenizer))
