@@ -40,7 +40,7 @@ def by_construct(split: str, baseline: dict[str, Any], history: list[dict[str, A
     for c, (accuracy, n) in constructs.items():
         later = [h["scores"][split].get("by_construct", {}).get(c, [None])[0] for h in history]
         lines.append(f"| {c} | {n} | {_pct(accuracy)} | " + " | ".join(_pct(a) for a in later) + " |")
-    return ["", f"Accuracy by construct (a question counts toward each construct its reference query uses):", "", *lines]
+    return ["", "Accuracy by construct (a question counts toward each construct its reference query uses):", "", *lines]
 
 
 def plot_scores(paths: tuple[Path, Path], baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[Path]:
