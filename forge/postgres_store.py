@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from forge.errors import InputError, masked
-from forge.records import Example, Job, Lineage, StoredExample, Verdict
+from forge.records import Example, Job, Lineage, StoredExample, Verdict, agreement
 
 SCHEMA_VERSION = 1
 MIGRATIONS = {
@@ -188,20 +188,11 @@ class PostgresStore:
                        (example_id, accepted, note, who, time.time()))
 
     def human_agreement(self) -> dict[str, Any]:
-        """How often people agreed with the verifier: overall, and per reason
-        the verifier rejected for (a person accepting such an example disagrees)."""
         rows = self._rows(
             "SELECT e.accepted, h.accepted, (SELECT COALESCE(jsonb_agg(j), '[]') FROM slots s, "
             "jsonb_array_elements_text(s.reasons) j WHERE s.example_id = e.id) "
             "FROM latest_human_verdicts h JOIN examples e ON e.id = h.example_id")
-        by_reason: dict[str, dict[str, int]] = {}
-        for verifier, person, reasons in rows:
-            # an accepted example may also have come out of later slots as a `duplicate`: not the verifier's verdict
-            for reason in ["(accepted)"] if verifier else sorted(set(reasons)):
-                counts = by_reason.setdefault(reason, {"judged": 0, "overturned": 0})
-                counts["judged"] += 1
-                counts["overturned"] += verifier != person
-        return {"judged": len(rows), "overturned": sum(v != p for v, p, _ in rows), "by_reason": by_reason}
+        return agreement(rows)
 
     def summary(self, run_id: str | None = None) -> dict[str, Any]:
         where, args = ("WHERE s.run_id = %s", (run_id,)) if run_id else ("", ())

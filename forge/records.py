@@ -182,3 +182,17 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def agreement(judged: list[tuple[bool, bool, list[str]]]) -> dict[str, Any]:
+    """`Store.human_agreement` from (verifier accepted, person accepted, the verifier's reasons) per judged example:
+    how often people agreed with the verifier, overall and per reason it rejected for (a person accepting such an
+    example disagrees). Every back end reads the rows its own way and counts them here."""
+    by_reason: dict[str, dict[str, int]] = {}
+    for verifier, person, reasons in judged:
+        # an accepted example may also have come out of later slots as a `duplicate`: not the verifier's verdict
+        for reason in ["(accepted)"] if verifier else sorted(set(reasons)):
+            counts = by_reason.setdefault(reason, {"judged": 0, "overturned": 0})
+            counts["judged"] += 1
+            counts["overturned"] += verifier != person
+    return {"judged": len(judged), "overturned": sum(v != p for v, p, _ in judged), "by_reason": by_reason}

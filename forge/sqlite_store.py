@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from forge.errors import InputError
-from forge.records import Example, Job, Lineage, StoredExample, Verdict
+from forge.records import Example, Job, Lineage, StoredExample, Verdict, agreement
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -165,19 +165,10 @@ class SQLiteStore:
                         (example_id, int(accepted), note, who, time.time()))
 
     def human_agreement(self) -> dict[str, Any]:
-        """How often people agreed with the verifier: overall, and per reason
-        the verifier rejected for (a person accepting such an example disagrees)."""
         rows = self.db.execute(
             "SELECT e.accepted, h.accepted, (SELECT json_group_array(j.value) FROM slots s, json_each(s.reasons) j "
             "WHERE s.example_id = e.id) FROM latest_human_verdicts h JOIN examples e ON e.id = h.example_id").fetchall()
-        by_reason: dict[str, dict[str, int]] = {}
-        for verifier, person, reasons in rows:
-            # an accepted example may also have come out of later slots as a `duplicate`: not the verifier's verdict
-            for reason in ["(accepted)"] if verifier else sorted(set(json.loads(reasons))):
-                counts = by_reason.setdefault(reason, {"judged": 0, "overturned": 0})
-                counts["judged"] += 1
-                counts["overturned"] += verifier != person
-        return {"judged": len(rows), "overturned": sum(v != p for v, p, _ in rows), "by_reason": by_reason}
+        return agreement([(bool(verifier), bool(person), json.loads(reasons)) for verifier, person, reasons in rows])
 
     def summary(self, run_id: str | None = None) -> dict[str, Any]:
         where, args = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())
