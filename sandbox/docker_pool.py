@@ -69,6 +69,9 @@ mv "$dir.partial" "$dir"
 """
 
 
+ENGINE_TIMEOUT_S = 300
+
+
 @dataclass
 class Slot:
     """One pooled container: how many tasks it ran, and the snapshots it holds (oldest first)."""
@@ -83,7 +86,9 @@ class DockerPool:
         import docker
 
         try:
-            self.client = docker.from_env(max_pool_size=max(10, 2 * size))
+            # A generous API timeout: on a busy engine (or with the vfs storage driver, which copies the
+            # image for each container) creating a container can take longer than docker-py's 60 s.
+            self.client = docker.from_env(max_pool_size=max(10, 2 * size), timeout=ENGINE_TIMEOUT_S)
             self.client.ping()
         except Exception as exc:
             raise SandboxError(f"cannot reach the Docker engine ({exc}). Start it (dockerd), or use the bubblewrap "
@@ -248,7 +253,7 @@ def run_once(image: str, files: Files, command: list[str], limits: Limits = Limi
     measured against (small tasks: the files travel in its arguments)."""
     import docker
 
-    client = docker.from_env()
+    client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
     started = time.perf_counter()
     script = "cd /work && printf %s \"$0\" | base64 -d | tar -x && exec " + " ".join(shlex.quote(c) for c in command)
     container = client.containers.run(

@@ -27,10 +27,22 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
     echo "==> starting the Docker engine"
-    # vfs works on any file system (overlay does not nest); no iptables or bridge:
-    # sandbox containers run with --network none.
-    as_root sh -c 'nohup dockerd --storage-driver=vfs --iptables=false --bridge=none >/var/log/domainforge-dockerd.log 2>&1 &'
+    # No iptables or bridge: sandbox containers run with --network none. overlay2 when
+    # the file system under /var/lib/docker takes it (a container starts in milliseconds);
+    # otherwise vfs, which works anywhere (overlay does not nest) but copies the image
+    # for every container.
+    as_root mkdir -p /var/lib/docker
+    driver=vfs
+    if [ "$(stat -f -c %T /var/lib/docker)" != overlayfs ]; then driver=overlay2; fi
+    as_root sh -c "nohup dockerd --storage-driver=$driver --iptables=false --bridge=none >/var/log/domainforge-dockerd.log 2>&1 &"
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    if ! docker info >/dev/null 2>&1 && [ "$driver" = overlay2 ]; then
+        echo "==> overlay2 did not start; the Docker engine again with vfs"
+        as_root pkill dockerd || true
+        sleep 3
+        as_root sh -c 'nohup dockerd --storage-driver=vfs --iptables=false --bridge=none >/var/log/domainforge-dockerd.log 2>&1 &'
+        for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    fi
     docker info >/dev/null 2>&1 || { echo "the Docker engine did not start; see /var/log/domainforge-dockerd.log" >&2; exit 1; }
 fi
 
@@ -52,9 +64,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # Intel AMX, a native build runs AMX tile instructions that a VM's kernel may not
     # permit, and the process dies of SIGILL. --no-cache-dir: pip would otherwise
     # reuse a wheel built earlier with other flags.
-    CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
-        .venv/bin/pip install --quiet --no-cache-dir "llama-cpp-python>=0.3.16"
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --quiet -e ".[llamacpp,train,postgres,dev]"
+    if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+        CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
+            .venv/bin/pip install --quiet --no-cache-dir "llama-cpp-python>=0.3.16"
+    fi
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --quiet -e ".[llamacpp,train,postgres,ray,dev]"
     echo "$want" > "$stamp"
 fi
 
