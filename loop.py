@@ -131,7 +131,7 @@ class ImprovementCycle:
         return [Example.from_dict(json.loads(line)) for line in self.run.heldout(split).read_text().splitlines()]
 
     def _generate(self, config: GenerationConfig, store) -> dict:
-        from agents.generation import generate_run
+        from agents.executors import generate_run
 
         self.emit("slots", config.round, run_id=config.run_id, total=config.count, done=0, accepted=0)
         progress = asyncio.run(generate_run(

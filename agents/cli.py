@@ -200,7 +200,7 @@ def generate(
 
     python loop.py generate --domain-config my_domain.yaml --workspace ws-mine
     """
-    from agents.generation import generate_run
+    from agents.executors import generate_run
     from forge.workspace import Workspace
 
     with input_errors():

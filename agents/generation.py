@@ -13,13 +13,12 @@ import gc
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 from agents.domains.base import Domain, Task
 from agents.example_graph import build_example_graph
-from agents.teachers import open_teachers
 from agents.teachers.base import Teacher
+from forge.errors import InputError
 from forge.options import option
 from forge.records import Lineage, content_hash
 from forge.store import Store
@@ -40,6 +39,9 @@ class GenerationConfig:
     max_attempts: int = option(3, "Generate+repair attempts per example before rejecting it.", min=1)
     seed: int = option(0, "Seed for template choices, splits and training; part of the run id.")
     timeout: float = option(60.0, "Seconds before one teacher request times out (then it is retried).", min=0.1)
+    executor: str = option("local", "Where the slots run: local (this process) | ray (the Ray cluster RAY_ADDRESS "
+                                    "names, else one started here) | ray:HOST:PORT (the head of a cluster started "
+                                    "with `ray start --head`). With Ray, --concurrency is the total over its nodes.")
     round: int = 0
     weights: dict[str, float] = field(default_factory=dict)
     """Category -> share; empty means the domain's default weights."""
@@ -53,15 +55,17 @@ class GenerationConfig:
     def __post_init__(self) -> None:
         if self.critic is None:
             object.__setattr__(self, "critic", self.teacher)
+        if self.executor != "local" and self.executor.partition(":")[0] != "ray":
+            raise InputError(f"--executor {self.executor!r} is not local, ray or ray:HOST:PORT")
 
     def identity(self) -> dict:
         """What decides the slots' content, the revision of the sources included.
         Left out: count (a bigger --count extends the same run), concurrency, the
-        teacher timeout, and sources that only say where work runs (the sandbox back end)."""
+        teacher timeout, the executor, and sources that only say where work runs (the sandbox back end)."""
         from agents.domains import DOMAINS
 
         where = {s.name for s in DOMAINS[self.domain].sources if not s.identity}
-        key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency", "timeout")}
+        key = {k: v for k, v in asdict(self).items() if k not in ("count", "concurrency", "timeout", "executor")}
         for optional in ("revision", "emphasis"):  # left out when unset, so earlier run ids stay as they were
             if not key[optional]:
                 del key[optional]
@@ -91,6 +95,18 @@ def category_schedule(categories: tuple[str, ...], weights: dict[str, float], co
     return schedule
 
 
+@dataclass(frozen=True)
+class SlotOutcome:
+    """What one filled slot adds to a run's progress (the example and its lineage are in the store)."""
+
+    slot: int
+    accepted: bool
+    reasons: tuple[str, ...]
+    teacher_calls: int
+    tokens_in: int
+    tokens_out: int
+
+
 @dataclass
 class RunProgress:
     """What this invocation did so far (slots finished earlier are `skipped`)."""
@@ -104,6 +120,14 @@ class RunProgress:
     tokens_in: int = 0
     tokens_out: int = 0
 
+    def add(self, outcome: SlotOutcome) -> None:
+        self.done += 1
+        self.accepted += outcome.accepted
+        self.rejected_by_reason.update(outcome.reasons)
+        self.teacher_calls += outcome.teacher_calls
+        self.tokens_in += outcome.tokens_in
+        self.tokens_out += outcome.tokens_out
+
     def to_dict(self) -> dict[str, Any]:
         """As a progress event shows it: slots done of the total, and what they cost."""
         return {"total": self.total, "done": self.skipped + self.done, "accepted": self.accepted,
@@ -111,16 +135,40 @@ class RunProgress:
                 "teacher_calls": self.teacher_calls, "tokens_in": self.tokens_in, "tokens_out": self.tokens_out}
 
 
+def unfinished_slots(store: Store, config: GenerationConfig) -> list[int]:
+    finished = store.finished_slots(config.run_id)
+    return [slot for slot in range(config.count) if slot not in finished]
+
+
+async def fill_slot(graph, store: Store, config: GenerationConfig, schedule: list[str], slot: int, teacher: Teacher,
+                    critic: Teacher, node: str = "", lost_on: tuple[str, ...] = ()) -> SlotOutcome:
+    """Make slot `slot`'s example with the example graph and record it in the store.
+    `node` names where it ran; `lost_on` the nodes that were lost while they held it (Ray)."""
+    category = schedule[slot]
+    failures = config.focus.get(category) or [["", ""]]
+    motivated_by, topic = failures[slot % len(failures)]
+    task = Task(slot=slot, category=category, seed=f"{config.seed}:{config.round}:{slot}", focus=topic,
+                emphasis=tuple(sorted(config.emphasis.items())))
+    lineage = Lineage(run_id=config.run_id, round=config.round, slot=slot, teacher=teacher.spec, critic=critic.spec,
+                      motivated_by=motivated_by or None, node=node)
+    for lost in lost_on:
+        lineage.event("rerun", 0, True, lost_on=lost)
+    state = await graph.ainvoke({"task": task, "lineage": lineage})
+    lineage.finished_at = time.time()
+    store.record(config.run_id, slot, state["example"], state["verdict"], lineage)
+    verdict = state["verdict"]
+    return SlotOutcome(slot, verdict.accepted, tuple(verdict.reasons), len(lineage.calls), lineage.tokens_in,
+                       lineage.tokens_out)
+
+
 async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, store: Store, config: GenerationConfig,
                          on_slot: Callable[[RunProgress], None] | None = None) -> RunProgress:
-    """Fill every unfinished slot of the run; return what was done."""
-    run_id = config.run_id
-    store.start_run(run_id, domain.name, asdict(config))
-    weights = config.weights or domain.default_weights
-    schedule = category_schedule(domain.categories, weights, config.count)
-    finished = store.finished_slots(run_id)
-    todo = iter([slot for slot in range(config.count) if slot not in finished])
-    progress = RunProgress(total=config.count, skipped=len(finished & set(range(config.count))))
+    """Fill every unfinished slot of the run in this process; return what was done."""
+    store.start_run(config.run_id, domain.name, asdict(config))
+    schedule = category_schedule(domain.categories, config.weights or domain.default_weights, config.count)
+    unfinished = unfinished_slots(store, config)
+    todo = iter(unfinished)
+    progress = RunProgress(total=config.count, skipped=config.count - len(unfinished))
     graph = build_example_graph(domain, teacher, critic, store, config.max_attempts)
     # Everything loaded so far (libraries, the graph, the domain) lives for the
     # whole run; frozen, the collector stops re-scanning it on every full pass,
@@ -130,22 +178,7 @@ async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, stor
     async def worker() -> None:
         # One shared iterator: `next` runs between awaits, so no slot is taken twice.
         for slot in todo:
-            category = schedule[slot]
-            failures = config.focus.get(category) or [["", ""]]
-            motivated_by, topic = failures[slot % len(failures)]
-            task = Task(slot=slot, category=category, seed=f"{config.seed}:{config.round}:{slot}", focus=topic,
-                        emphasis=tuple(sorted(config.emphasis.items())))
-            lineage = Lineage(run_id=run_id, round=config.round, slot=slot, teacher=teacher.spec, critic=critic.spec,
-                              motivated_by=motivated_by or None)
-            state = await graph.ainvoke({"task": task, "lineage": lineage})
-            lineage.finished_at = time.time()
-            store.record(run_id, slot, state["example"], state["verdict"], lineage)
-            progress.done += 1
-            progress.accepted += state["verdict"].accepted
-            progress.rejected_by_reason.update(state["verdict"].reasons)
-            progress.teacher_calls += len(lineage.calls)
-            progress.tokens_in += lineage.tokens_in
-            progress.tokens_out += lineage.tokens_out
+            progress.add(await fill_slot(graph, store, config, schedule, slot, teacher, critic))
             if on_slot:
                 on_slot(progress)
 
@@ -153,14 +186,3 @@ async def run_generation(domain: Domain, teacher: Teacher, critic: Teacher, stor
         for _ in range(max(1, config.concurrency)):
             group.create_task(worker())
     return progress
-
-
-async def generate_run(domain: Domain, store: Store, config: GenerationConfig, *, cache_path: Path,
-                       on_slot: Callable[[RunProgress], None] | None = None) -> RunProgress:
-    """Open the teachers the config names, fill the run, and close them."""
-    teachers = open_teachers(domain, config.teacher, config.critic, cache_path=cache_path,
-                             concurrency=config.concurrency, timeout_s=config.timeout)
-    try:
-        return await run_generation(domain, teachers.teacher, teachers.critic, store, config, on_slot)
-    finally:
-        await teachers.close()

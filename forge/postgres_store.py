@@ -95,6 +95,10 @@ class PostgresStore:
                                    name="domainforge")
         self._migrate()
 
+    @property
+    def target(self) -> str:
+        return self.uri
+
     def _migrate(self) -> None:
         with self.pool.connection() as db, db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK,))

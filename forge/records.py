@@ -126,6 +126,8 @@ class Lineage:
     prompt_hash: str = ""
     attempts: int = 0
     motivated_by: str | None = None
+    node: str = ""
+    """The Ray node that made it; empty for a run in one process."""
     started_at: float = field(default_factory=time.time)
     finished_at: float = 0.0
     calls: list[TeacherCall] = field(default_factory=list)

@@ -88,6 +88,10 @@ class SQLiteStore:
         if version != SCHEMA_VERSION:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    @property
+    def target(self) -> str:
+        return str(self.path.resolve())
+
     def start_run(self, run_id: str, domain: str, config: dict[str, Any]) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?)",

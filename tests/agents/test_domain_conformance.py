@@ -84,7 +84,8 @@ def test_a_verifier_that_raises_fails_its_examples_never_the_run(domain, monkeyp
     and its summary counts them; `audit --reason verifier_error` lists them."""
     import asyncio
 
-    from agents.generation import GenerationConfig, generate_run
+    from agents.executors import generate_run
+    from agents.generation import GenerationConfig
     from forge.workspace import Workspace
     from tests.conftest import run_cli
 

@@ -152,7 +152,8 @@ def test_answers_are_scored_as_the_file_says(tmp_path):
 
 
 def test_a_judge_grades_examples_and_answers_through_a_real_teacher(tmp_path, scripted_server):
-    from agents.generation import GenerationConfig, generate_run
+    from agents.executors import generate_run
+    from agents.generation import GenerationConfig
     from agents.teachers import open_teachers
     from forge.sqlite_store import SQLiteStore
 
