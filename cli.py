@@ -120,6 +120,9 @@ def run(
                           f"(weights {estimate['weights']:.2f}, trainable state {estimate['trainable_state']:.2f}, "
                           f"activations {estimate['activations']:.2f} at batch {preset.batch_size} x {preset.max_seq_len} tokens)")
             return
+        if preset.batch_size % options["train_procs"]:
+            raise InputError(f"--train-procs {options['train_procs']}: the {preset.name} preset's batch of "
+                             f"{preset.batch_size} rows does not split over that many processes; choose a divisor")
         ws = Workspace.check(workspace, store)
         cycle = own_values(CycleConfig, options)
         load_rows(Path(cycle["grounding"]))

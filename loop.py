@@ -22,6 +22,7 @@ import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, TypedDict
 
@@ -74,14 +75,19 @@ class CycleConfig:
                                            "this share of earlier ones, for the preset's continue_epochs; 1 retrains "
                                            "on everything accepted so far, for the full epochs. Default: the preset's "
                                            "(0.3; tiny, which starts random: 1).", min=0.0, max=1.0)
+    train_procs: int = option(1, "Training processes, started with torchrun: one per GPU (DDP for LoRA presets, FSDP "
+                                 "for full fine-tuning); on a machine without GPUs, CPU processes over gloo. The "
+                                 "batch is split over them, so the loss curve is the one of a single process.", min=1)
     strict: bool = option(False, "A row of an --eval file whose reference fails (does not run, cites what does not "
                                  "exist) is an error instead of skipped.")
 
     @property
     def cycle_id(self) -> str:
-        # rounds and patience only say when to stop, replay how later rounds train, and strict how the eval files
-        # were read: a longer run, or one that trains its later rounds another way, continues the same one.
-        key = {k: v for k, v in asdict(self).items() if k not in ("generation", "rounds", "patience", "replay", "strict")}
+        # rounds and patience only say when to stop, replay how later rounds train, strict how the eval files
+        # were read, and train_procs where training runs: a longer run, or one that trains its later rounds
+        # another way, continues the same one.
+        key = {k: v for k, v in asdict(self).items() if k not in ("generation", "rounds", "patience", "replay", "strict",
+                                                               "train_procs")}
         return f"{self.generation.domain}-{self.student}-{content_hash({**key, 'generation': self.generation.identity()}, 8)}"
 
     def settings(self) -> dict[str, Any]:
@@ -223,6 +229,7 @@ class ImprovementCycle:
 
     def train(self, state: CycleState) -> CycleState:
         from evaluators.curation import load_rows
+        from trainer.distributed import train_in_processes
         from trainer.sft import last_checkpoint, train_student
 
         round_ = state["round"]
@@ -231,7 +238,8 @@ class ImprovementCycle:
         self.emit("step", round_, step=f"train {preset.name} ({preset.method})")
         self.emit("training", round_, resuming=last_checkpoint(out))
         continuing = state.get("student") and self.replay < 1
-        result = train_student(preset, state["base"], load_rows(state["current"]["train_file"]),
+        train = train_student if self.config.train_procs == 1 else partial(train_in_processes, self.config.train_procs)
+        result = train(preset, state["base"], load_rows(state["current"]["train_file"]),
                                load_rows(state["current"]["validation_file"]), out, init_from=state.get("student"),
                                epochs=self.config.epochs or (preset.continue_epochs if continuing else None),
                                seed=self.config.generation.seed,

@@ -119,3 +119,9 @@ def test_root_help_names_every_command_and_domain_without_mangling():
         for option in ("--graph", "--repo", "--sandbox", "--rules", "--ipg", "--domain-config"):
             rows = [line for line in text.splitlines() if line.lstrip("│ ").startswith(f"{option} ")]
             assert len(rows) == 1, option  # declared once, listed once
+
+
+def test_training_processes_that_do_not_split_the_batch_are_refused_before_anything_is_written(tmp_path):
+    result = run_cli("run", "--train-procs", "3", "--workspace", str(tmp_path / "ws"))
+    assert result.returncode == 2 and "--train-procs 3: the tiny preset's batch of 16 rows" in result.stderr
+    assert not (tmp_path / "ws").exists()

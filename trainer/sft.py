@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +41,8 @@ class TrainResult:
     dropped_rows: int
     seconds: float = 0.0
     """Wall time of this training (its last run, when it resumed)."""
+    losses: tuple[float, ...] = ()
+    """The training loss at each logging step (about 20 over the run)."""
 
 
 def load_model(preset: Preset, base: str | Path, init_from: str | Path | None):
@@ -94,8 +97,9 @@ def last_checkpoint(out_dir: str | Path) -> str | None:
 def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, Any]], val_rows: list[dict[str, Any]],
                   out_dir: str | Path, *, init_from: str | Path | None = None, epochs: float | None = None,
                   seed: int = 0, save_every_steps: int | None = None,
-                  on_progress: Callable[[int, int], None] = lambda step, steps: None) -> TrainResult:
-    """Train (or resume training) a student on rows; on_progress(step, steps) after each optimiser step."""
+                  on_progress: Callable[[int, int], None] = lambda step, steps: None) -> TrainResult | None:
+    """Train (or resume training) a student on rows; on_progress(step, steps) after each optimiser step.
+    Under torchrun, the processes after the first return None: the first writes the student and the result."""
     import datasets
     import torch
     from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
@@ -115,6 +119,13 @@ def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, A
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     epochs = epochs or preset.epochs
+    # Under torchrun (trainer/distributed.py) each batch is split over the processes (split_batches), so every
+    # step sees the same rows as with one process, and the loss curve is the same.
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    if preset.batch_size % processes:
+        raise InputError(f"preset {preset.name!r}: its batch size {preset.batch_size} does not split over "
+                         f"{processes} training processes; choose --train-procs dividing it")
+    sharded = processes > 1 and cuda and preset.method == "full"  # FSDP; DDP otherwise (FSDP needs GPUs)
     steps_per_epoch = math.ceil(len(train_ids) / (preset.batch_size * preset.grad_accum))
     total_steps = max(1, math.ceil(steps_per_epoch * epochs))
     args = TrainingArguments(
@@ -140,6 +151,9 @@ def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, A
         dataloader_num_workers=0,
         seed=seed,
         disable_tqdm=True,
+        fsdp="full_shard auto_wrap" if sharded else "",
+        ddp_find_unused_parameters=False if processes > 1 else None,
+        accelerator_config={"split_batches": True} if processes > 1 else None,
     )
     trainer = Trainer(
         model=model,
@@ -159,8 +173,9 @@ def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, A
     output = trainer.train(resume_from_checkpoint=resume)
 
     student = out / "student"
-    trainer.save_model(str(student))
-    tokenizer.save_pretrained(str(student))
+    trainer.save_model(str(student))  # every process takes part (FSDP gathers the shards); the first writes
+    if not trainer.is_world_process_zero():
+        return None
     history = trainer.state.log_history
     losses = [h["loss"] for h in history if "loss" in h]
     evals = [h["eval_loss"] for h in history if "eval_loss" in h]
@@ -170,6 +185,7 @@ def train_student(preset: Preset, base: str | Path, train_rows: list[dict[str, A
         model_dir=str(student), steps=trainer.state.global_step, first_loss=losses[0] if losses else None,
         train_loss=output.metrics.get("train_loss"), eval_loss=evals[-1] if evals else None,
         resumed_from=resume, train_tokens=train_tokens, tokens_per_s=train_tokens * epochs / runtime,
-        rows=len(train_ids), dropped_rows=dropped, seconds=runtime)
+        rows=len(train_ids), dropped_rows=dropped, seconds=runtime, losses=tuple(losses))
+    tokenizer.save_pretrained(str(student))
     (out / "train_result.json").write_text(json.dumps(asdict(result), indent=2))
     return result
