@@ -13,12 +13,15 @@ printed: every message names the store by `masked(uri)`.
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from forge.errors import InputError, masked
 from forge.records import Example, Job, Lineage, StoredExample, Verdict, agreement
@@ -79,6 +82,42 @@ CREATE TABLE jobs (
 LOCK = 7_402_113  # the advisory lock that serialises migrations
 
 
+OUTAGE_S = 120.0
+"""How long an operation waits for the server to come back (a restart, a failover) before the command gives up."""
+
+Result = TypeVar("Result")
+
+# The pool logs each failed reconnection with the raw error; outage_tolerant says once what is happening.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+
+
+def outage_tolerant(operation: Callable[..., Result]) -> Callable[..., Result]:
+    """`operation`, retried while the server cannot be reached, for up to OUTAGE_S; then an InputError that says
+    so. Every write is idempotent (slots and examples are keyed), so running one again after a lost reply
+    stores it once."""
+
+    @functools.wraps(operation)
+    def retried(self: PostgresStore, *args: Any, **kwargs: Any) -> Result:
+        def waiting(state: RetryCallState) -> None:
+            if state.attempt_number == 1:
+                logging.getLogger("domainforge.store").warning(
+                    "store %s: %s; retrying for up to %.0f s", self.name, _first_line(state.outcome.exception()), OUTAGE_S)
+        retrying = Retrying(retry=retry_if_exception_type(psycopg.OperationalError), reraise=True,
+                            wait=wait_exponential(multiplier=0.2, max=5), stop=stop_after_delay(OUTAGE_S),
+                            before_sleep=waiting)
+        try:
+            return retrying(operation, self, *args, **kwargs)
+        except psycopg.OperationalError as exc:
+            raise InputError(f"store {self.name}: the server did not answer for {OUTAGE_S:.0f} s "
+                             f"({_first_line(exc)}). Finished slots are kept: run the same command again when "
+                             "PostgreSQL is back.") from None
+    return retried
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__
+
+
 class PostgresStore:
     """The shared store: one PostgreSQL database, many writers."""
 
@@ -91,8 +130,10 @@ class PostgresStore:
             raise InputError(f"store {self.name}: cannot connect: {' '.join(str(exc).replace(uri, self.name).split())}\n"
                              "Check that PostgreSQL runs there and that the user, password (in the URI, PGPASSWORD or "
                              "~/.pgpass) and database are right.") from None
+        # check: a connection that a server restart broke is replaced when it is taken, not used. timeout: how
+        # long taking one waits while the pool reconnects; past it, outage_tolerant says so once and keeps trying.
         self.pool = ConnectionPool(uri, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True,
-                                   name="domainforge")
+                                   name="domainforge", check=ConnectionPool.check_connection, timeout=5)
         self._migrate()
 
     @property
@@ -115,10 +156,12 @@ class PostgresStore:
             elif version < SCHEMA_VERSION:
                 db.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
 
+    @outage_tolerant
     def _rows(self, sql: str, args: tuple | list = ()) -> list[tuple]:
         with self.pool.connection() as db:
             return db.execute(sql, args).fetchall()
 
+    @outage_tolerant
     def _run(self, sql: str, args: tuple | list = ()) -> None:
         with self.pool.connection() as db:
             db.execute(sql, args)
@@ -130,6 +173,7 @@ class PostgresStore:
     def finished_slots(self, run_id: str) -> set[int]:
         return {row[0] for row in self._rows("SELECT slot FROM slots WHERE run_id = %s", (run_id,))}
 
+    @outage_tolerant
     def record(self, run_id: str, slot: int, example: Example, verdict: Verdict, lineage: Lineage) -> None:
         now = time.time()
         with self.pool.connection() as db, db.transaction():
@@ -183,6 +227,7 @@ class PostgresStore:
         for d, category, fmt, payload, metadata in self._rows(sql + " ORDER BY e.created_at, e.id", args):
             yield Example(d, category, fmt, payload, metadata)
 
+    @outage_tolerant
     def judge(self, example_id: str, accepted: bool, note: str, who: str) -> None:
         """Record a person's verdict on an example; KeyError when there is no such example."""
         with self.pool.connection() as db:

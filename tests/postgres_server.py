@@ -49,8 +49,15 @@ class PostgresServer:
             os.chown(password_file, pwd.getpwnam(self.owner).pw_uid, -1)
         self._as_owner([str(self.bin / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={password_file}",
                         "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync"])
+        self.start()
+
+    def start(self) -> None:
         self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "start",
                         "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"])
+
+    def halt(self) -> None:
+        """Stop the server as a crash would (its files stay: `start` brings it back)."""
+        self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
 
     def _as_owner(self, command: list[str]) -> None:
         if self.owner:
@@ -71,6 +78,6 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
+            self.halt()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
