@@ -157,8 +157,9 @@ class ImprovementCycle:
         items = self.domain.heldout_items()
         if items is None:
             store = open_store(self.run.heldout_store)
+            # In this process: the held-out store is a file of this machine's run folder.
             config = replace(self.config.generation, teacher="template", critic="template", count=self.config.heldout,
-                             seed=self.config.generation.seed + 10_000, round=-1)
+                             seed=self.config.generation.seed + 10_000, round=-1, executor="local")
             self._generate(config, store)
             items = list(store.accepted_examples())
             store.close()

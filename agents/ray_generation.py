@@ -151,7 +151,7 @@ def run_on_ray(domain: Domain, store: Store, config: GenerationConfig, cache_pat
                 # Slots it recorded before it was lost count as done; what they were is in the store.
                 progress.done += len(batch) - len(again)
                 if not alive:
-                    raise RuntimeError(f"every Ray worker was lost, with {len(todo)} slots of run {config.run_id} "
+                    raise InputError(f"every Ray worker was lost, with {len(todo)} slots of run {config.run_id} "
                                        "unfinished; run the same command again to finish them") from None
             else:
                 for outcome in outcomes:

@@ -32,9 +32,9 @@ sys.path.insert(0, str(REPO))
 RAY = Path(sys.executable).parent / "ray"
 
 
-def in_private_network(arguments: list[str], timeout: float = 900) -> dict:
-    """Run this file with `arguments` in a new network namespace; its JSON result."""
-    done = subprocess.run(["unshare", "--net", sys.executable, __file__, *arguments], capture_output=True, text=True,
+def in_private_network(arguments: list[str], timeout: float = 900, script: str = __file__) -> dict:
+    """Run `script` (this file) with `arguments` in a new network namespace; the JSON line it prints last."""
+    done = subprocess.run(["unshare", "--net", sys.executable, script, *arguments], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert done.returncode == 0 and lines, f"exit {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}"
@@ -48,17 +48,18 @@ def free_port() -> int:
 
 
 class RayCluster:
-    """A head and one more node on this machine, 1 CPU each, bound to 127.0.0.1."""
+    """A head and `nodes - 1` more nodes on this machine, 1 CPU each, bound to 127.0.0.1."""
 
-    def __init__(self) -> None:
-        self.port, self.worker_port = free_port(), free_port()
+    def __init__(self, nodes: int = 2) -> None:
+        self.port, self.worker_ports = free_port(), [free_port() for _ in range(nodes - 1)]
         # Short: Ray's unix sockets live under it, and a socket path has at most 107 bytes.
         self.temp = tempfile.mkdtemp(prefix="df-ray-")
         self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ADDRESS": ""}
         common = ["--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
         self._ray("start", "--head", "--port", str(self.port), "--include-dashboard", "false",
                   "--temp-dir", self.temp, *common)
-        self._ray("start", "--address", self.address, "--node-manager-port", str(self.worker_port), *common)
+        for port in self.worker_ports:
+            self._ray("start", "--address", self.address, "--node-manager-port", str(port), *common)
 
     @property
     def address(self) -> str:
@@ -75,7 +76,7 @@ class RayCluster:
 
         for process in psutil.process_iter(["name", "cmdline"]):
             cmdline = " ".join(process.info["cmdline"] or ())
-            if "raylet" in (process.info["name"] or "") and f"--node_manager_port={self.worker_port}" in cmdline:
+            if "raylet" in (process.info["name"] or "") and f"--node_manager_port={self.worker_ports[0]}" in cmdline:
                 process.send_signal(signal.SIGKILL)
                 return process.pid
         raise RuntimeError("the second node's raylet is not running")
@@ -86,15 +87,15 @@ class RayCluster:
 
 
 @contextmanager
-def cluster_and_store():
-    """Loopback up, PostgreSQL, and the two-node cluster: (cluster, the store's URI)."""
+def cluster_and_store(nodes: int = 2):
+    """Loopback up, PostgreSQL, and a cluster of `nodes`: (cluster, the store's URI)."""
     from tests.postgres_server import PostgresServer, binaries
 
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     postgres = PostgresServer(binaries())
     cluster = None
     try:
-        cluster = RayCluster()
+        cluster = RayCluster(nodes)
         yield cluster, postgres.new_database()
     finally:
         if cluster:

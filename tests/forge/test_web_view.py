@@ -2,7 +2,7 @@
 chromium-driver, driven by selenium): log in, filter the audit by a reason,
 accept a rejected example and reject an accepted one with the keyboard, and
 find both verdicts in `export`. A screenshot of the judged example is kept in
-test-artifacts/."""
+test-artifacts/. With the workspace's SQLite store and with a shared PostgreSQL one."""
 
 from __future__ import annotations
 
@@ -36,13 +36,13 @@ def browser():
     driver.quit()
 
 
-def test_a_person_judges_examples_in_the_browser_and_export_follows(tmp_path, browser):
+def test_a_person_judges_examples_in_the_browser_and_export_follows(tmp_path, browser, shared_store):
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     teacher = start_scripted_server("--malformed-every", "3")
-    server = ServedWorkspace(tmp_path / "ws")
+    server = ServedWorkspace(tmp_path / "ws", shared_store)
     try:
         job = server.client.post("/api/jobs", json={"command": "generate", "options": {
             "domain": "cypher", "teacher": f"openai:scripted@{teacher.base_url}", "count": 12, "max_attempts": 1}})
