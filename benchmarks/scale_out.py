@@ -117,7 +117,9 @@ def main() -> None:
     parser.add_argument("--overhead-slots", type=int, default=600)
     args = parser.parse_args()
     if os.environ.get("DOMAINFORGE_PRIVATE_NETWORK") != "1":
-        os.execvp("unshare", ["unshare", "--net", "env", "DOMAINFORGE_PRIVATE_NETWORK=1", sys.executable, *sys.argv])
+        from tests.ray_cluster import PRIVATE
+
+        os.execvp("unshare", [*PRIVATE, "env", "DOMAINFORGE_PRIVATE_NETWORK=1", sys.executable, *sys.argv])
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     from tests.postgres_server import PostgresServer, binaries
 

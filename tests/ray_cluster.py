@@ -3,7 +3,8 @@
 Ray binds every interface and reaches its own nodes through the machine's
 non-loopback address, even when told 127.0.0.1. So tests that start Ray run
 inside a network namespace of their own (`unshare --net`) where loopback is the
-only interface: nothing they start can send traffic anywhere else. The Docker
+only interface: nothing they start can send traffic anywhere else. A PID
+namespace of their own keeps `ray stop` to their cluster. The Docker
 sandbox still works there, through the engine's unix socket.
 
     in_private_network(["fault", str(folder)])   # from a test: runs a scenario below, returns its JSON result
@@ -30,11 +31,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RAY = Path(sys.executable).parent / "ray"
+# A network namespace (loopback only) and a PID namespace: `ray stop` there stops only this cluster, and
+# whatever the scenario leaves running ends with it.
+PRIVATE = ["unshare", "--net", "--pid", "--fork", "--mount-proc"]
 
 
 def in_private_network(arguments: list[str], timeout: float = 900, script: str = __file__) -> dict:
     """Run `script` (this file) with `arguments` in a new network namespace; the JSON line it prints last."""
-    done = subprocess.run(["unshare", "--net", sys.executable, script, *arguments], capture_output=True, text=True,
+    done = subprocess.run([*PRIVATE, sys.executable, script, *arguments], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert done.returncode == 0 and lines, f"exit {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}"
@@ -71,13 +75,17 @@ class RayCluster:
             raise RuntimeError(f"ray {' '.join(arguments)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
 
     def kill_second_raylet(self) -> int:
-        """SIGKILL the raylet of the node that is not the head; its pid."""
+        """SIGKILL the raylet of the first node that is not the head, and the workers it started, as the loss of
+        that machine would; the raylet's pid. (Its workers alone can outlive it for seconds and finish what
+        they hold, which would leave nothing in flight to lose.)"""
         import psutil
 
         for process in psutil.process_iter(["name", "cmdline"]):
             cmdline = " ".join(process.info["cmdline"] or ())
             if "raylet" in (process.info["name"] or "") and f"--node_manager_port={self.worker_ports[0]}" in cmdline:
-                process.send_signal(signal.SIGKILL)
+                workers = process.children(recursive=True)
+                for each in [process, *workers]:
+                    each.send_signal(signal.SIGKILL)
                 return process.pid
         raise RuntimeError("the second node's raylet is not running")
 

@@ -79,7 +79,7 @@ def test_two_rounds_improve_the_student_and_steer_generation(tmp_path):
 
 def test_a_run_killed_during_training_resumes_from_its_checkpoint(tmp_path):
     ws = tmp_path / "ws"
-    args = ["run", "--rounds", "1", "--workspace", str(ws), "--count", "160", "--heldout", "40", "--epochs", "30"]
+    args = ["run", "--rounds", "1", "--workspace", str(ws), "--count", "160", "--heldout", "40", "--epochs", "12"]
     process = subprocess.Popen([sys.executable, str(REPO / "loop.py"), *args], cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
