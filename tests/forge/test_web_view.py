@@ -41,12 +41,15 @@ def test_a_person_judges_examples_in_the_browser_and_export_follows(tmp_path, br
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    teacher = start_scripted_server("--malformed-every", "3")
+    # One teacher that answers well and one whose every answer is malformed: accepted and rejected examples
+    # in every run, whatever order concurrent calls take.
+    teacher, broken = start_scripted_server(), start_scripted_server("--malformed-every", "1")
     server = ServedWorkspace(tmp_path / "ws", shared_store)
     try:
-        job = server.client.post("/api/jobs", json={"command": "generate", "options": {
-            "domain": "cypher", "teacher": f"openai:scripted@{teacher.base_url}", "count": 12, "max_attempts": 1}})
-        assert server.events(job.json()["id"])[-1][1]["status"] == "succeeded"
+        for spec, count in ((teacher, 8), (broken, 4)):
+            job = server.client.post("/api/jobs", json={"command": "generate", "options": {
+                "domain": "cypher", "teacher": f"openai:scripted@{spec.base_url}", "count": count, "max_attempts": 1}})
+            assert server.events(job.json()["id"])[-1][1]["status"] == "succeeded"
 
         browser.get(f"{server.url}/login?token={server.token}&to=/audit")
         reason = Select(browser.find_element(By.ID, "reason"))
@@ -81,6 +84,7 @@ def test_a_person_judges_examples_in_the_browser_and_export_follows(tmp_path, br
         assert "succeeded" in browser.find_element(By.TAG_NAME, "table").text
     finally:
         server.stop()
-        teacher.process.terminate()
-        teacher.process.wait(timeout=10)
+        for scripted in (teacher, broken):
+            scripted.process.terminate()
+            scripted.process.wait(timeout=10)
     print(f"screenshot: {ARTIFACTS / 'web_view_example.png'}")
