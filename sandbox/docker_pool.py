@@ -144,6 +144,23 @@ class DockerPool:
         # The shell's builtin: the minimal image has no kill binary.
         self.client.api.exec_start(self.client.api.exec_create(container.id, ["sh", "-c", "kill -9 -1"], user=USER)["Id"])
 
+    def _stop_task(self, container, future) -> tuple[bytes, bytes]:
+        """Kill the task's processes until its exec ends, within 30 s: a fork bomb forks again between one kill
+        and the next, and while it holds every pid the kill itself may not start."""
+        import docker
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._kill_task(container)
+            except docker.errors.APIError:
+                pass  # no pid left to start the kill with: the next try may find one
+            try:
+                return future.result(timeout=1)
+            except FutureTimeout:
+                if time.monotonic() > deadline:
+                    raise SandboxError(f"the task in container {container.short_id} outlived 30 s of kills") from None
+
     def _exec(self, exec_id: str, stdin: bytes) -> tuple[bytes, bytes]:
         """Start an exec, send it stdin and close it, and collect its stdout and stderr."""
         from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
@@ -205,8 +222,7 @@ class DockerPool:
                 stdout, stderr = future.result(timeout=limits.timeout_s)
             except FutureTimeout:
                 timed_out = failed = True
-                self._kill_task(container)
-                stdout, stderr = future.result(timeout=30)
+                stdout, stderr = self._stop_task(container, future)
             duration = time.perf_counter() - started
             exit_code = self.client.api.exec_inspect(exec_id)["ExitCode"]
             if exit_code >= 128 and not timed_out:  # died by a signal: perhaps before its own cleanup

@@ -32,16 +32,21 @@ IN_CI = bool(os.environ.get("CI"))
 DEMO_GRAPH = REPO / "data" / "cypher" / "bookstore.cypher"
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """A PostgreSQL server for the session (tests/postgres_server.py). Without one a test fails in CI, else skips."""
+def start_postgres():
+    """A new PostgreSQL server (tests/postgres_server.py). Without one a test fails in CI, else skips."""
     from tests.postgres_server import PostgresServer, binaries
 
     found = binaries()
     if found is None:
         message = "PostgreSQL is not installed: scripts/setup.sh installs Debian's postgresql package"
         pytest.fail(message) if IN_CI else pytest.skip(message)
-    server = PostgresServer(found)
+    return PostgresServer(found)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session."""
+    server = start_postgres()
     yield server
     server.stop()
 

@@ -10,19 +10,13 @@ import pytest
 
 from forge.errors import InputError
 from forge.store import open_store
-from tests.conftest import IN_CI, REPO
+from tests.conftest import REPO, start_postgres
 
 
 @pytest.fixture
 def own_postgres():
     """A server of this test's own, to stop and start without disturbing the others."""
-    from tests.postgres_server import PostgresServer, binaries
-
-    found = binaries()
-    if found is None:
-        message = "PostgreSQL is not installed: scripts/setup.sh installs Debian's postgresql package"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
-    server = PostgresServer(found)
+    server = start_postgres()
     yield server
     server.stop()
 
