@@ -19,7 +19,7 @@ from forge.cli import StoreOption, audit, console, export, input_errors, serve, 
 from forge.errors import InputError
 from forge.jobs import EventLog
 from forge.options import own_values
-from loop import SPLITS, CycleConfig, CycleEvent, ImprovementCycle, run_cycle
+from loop import CLOSED_BOOK, SPLITS, CycleConfig, CycleEvent, ImprovementCycle, run_cycle
 from sandbox.cli import app as sandbox_app
 from trainer.cli import export_gguf
 from trainer.presets import preset_names
@@ -57,9 +57,11 @@ class CyclePrinter:
         if kind == "step":
             console.rule(escape(f"round {event.round}: {data['step']}" if event.round > 0 else data["step"]))
         elif kind == "heldout":
-            files = "".join(f"; {n} items in your eval file {label}" for label, n in data.items() if label not in SPLITS)
+            files = "".join(f"; {n} items in your eval file {label}" for label, n in data.items()
+                            if label not in (*SPLITS, CLOSED_BOOK))
+            closed = " (each also asked closed book: without its passages)" if CLOSED_BOOK in data else ""
             console.print(f"{data['feedback']} feedback items (steer the next round), {data['test']} test items "
-                          f"(reported only){files}")
+                          f"(reported only){closed}{files}")
         elif kind == "generated":
             console.print(f"accepted {data['accepted']}, rejected {data['rejected']} {data['rejected_by_reason']}")
         elif kind == "curated":
@@ -255,7 +257,48 @@ def evaluate(
         console.print(f"every answer and verdict: {out}")
 
 
+@with_domain_sources
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in quotes.", show_default=False)],
+    student: Annotated[str, typer.Option(help="Who answers: a workspace (its newest trained student), a trained "
+                                              "student folder (WORKSPACE/runs/<run>/round_<n>/student), or a GGUF "
+                                              "file from export-gguf.", show_default=False)],
+    domain: DomainOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer, its checks and the context it read as "
+                                                         "one JSON object.")] = False,
+    sources: dict[str, Optional[str]] | None = None,
+) -> None:
+    """Ask a trained student about your documentation or repository, and see which of its quotes check out.
+
+    The domain retrieves the passages for the question (the student reads them with it: train it with --context retrieved, the default), the student answers, and the domain's own checks mark every quote verified or not, every citation inside the context or not, and a refusal as a refusal. Exit code 0 when every check passes, 1 when one fails.
+
+    Examples:
+
+    python loop.py ask --docs ../shared/data/docs/httpx --student ws "How do I set a timeout for all requests?"
+
+    python loop.py ask --docs data/docs --student ws/runs/<run>/round_2/student --json "What is a worker?"
+    """
+    import json
+
+    from agents.assistant import answer
+
+    with input_errors():
+        answered = answer(question, student, domain, sources or {})
+    if as_json:
+        print(json.dumps(answered.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        console.print(f"[bold]{escape(answered.question)}[/bold]  [dim](student: {escape(answered.student)})[/dim]")
+        console.print("[dim]context: " + escape(", ".join(p["id"] for p in answered.context) or "none") + "[/dim]\n")
+        console.print(escape(answered.answer) or "[dim](no answer)[/dim]")
+        console.print("")
+        for check in answered.checks:
+            mark = "[green]verified[/green]" if check["passed"] else "[red]NOT verified[/red]"
+            console.print(f"{mark} {check['name']}: {escape(check['detail'])}")
+    raise typer.Exit(0 if answered.verified else 1)
+
+
 app.command()(generate)
+app.command()(ask)
 app.command()(audit)
 app.command()(verdict)
 app.command()(serve)

@@ -32,6 +32,7 @@ from agents.domains.base import Domain
 from agents.generation import GenerationConfig
 from forge.options import nested, option
 from forge.records import Example, content_hash
+from forge.report import CLOSED_BOOK
 from forge.workspace import RunFolder, Workspace
 from trainer.presets import load_preset, preset_names
 
@@ -45,7 +46,7 @@ def eval_labels(paths: tuple[str, ...]) -> dict[str, str]:
     for path in paths:
         stem = label = Path(path).stem
         n = 1
-        while label in labels or label in SPLITS:
+        while label in labels or label in SPLITS or label == CLOSED_BOOK:
             n += 1
             label = f"{stem}-{n}"
         labels[label] = path
@@ -164,6 +165,9 @@ class ImprovementCycle:
             items = list(store.accepted_examples())
             store.close()
         splits = dict(zip(SPLITS, split_feedback_test(items)))
+        closed = [c for item in splits["test"] if (c := self.domain.closed_book(item))]
+        if closed:
+            splits[CLOSED_BOOK] = closed
         splits.update({label: self.domain.load_eval(Path(path)).items for label, path in eval_labels(self.config.evals).items()})
         for split, chosen in splits.items():
             self.run.heldout(split).write_text("".join(json.dumps(e.to_dict()) + "\n" for e in chosen))

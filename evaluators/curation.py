@@ -79,10 +79,12 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
 
 def row_text(row: dict[str, Any]) -> str:
     """What a row asks and answers. A system prompt is left out: it is the same
-    for a whole domain, so it would make every row look like every other."""
+    for a whole domain, so it would make every row look like every other; so is
+    an open-book row's context (its `input`, when the row lists its `context`):
+    the same passages come back with many questions."""
     if "messages" in row and "instruction" not in row:
         return "\n".join(m["content"] for m in row["messages"] if m["role"] != "system")
-    return "\n".join((row["instruction"], row.get("input", ""), row["output"]))
+    return "\n".join((row["instruction"], "" if "context" in row else row.get("input", ""), row["output"]))
 
 
 def prompt_text(row: dict[str, Any]) -> str:

@@ -17,7 +17,10 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-OWN = ("feedback", "test")  # the domain's held-out splits; any other split is a user's eval file
+CLOSED_BOOK = "closed-book"  # the test items without their passages (loop.py)
+OWN = ("feedback", "test", CLOSED_BOOK)  # the domain's held-out splits; any other split is a user's eval file
+BOOK_MEASURES = ("retrieval_recall", "citation_precision", "citation_recall", "quote_grounding", "answer_overlap",
+                 "refusal_correct")
 
 
 def by_category(split: str, baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
@@ -41,6 +44,28 @@ def by_construct(split: str, baseline: dict[str, Any], history: list[dict[str, A
         later = [h["scores"][split].get("by_construct", {}).get(c, [None])[0] for h in history]
         lines.append(f"| {c} | {n} | {_pct(accuracy)} | " + " | ".join(_pct(a) for a in later) + " |")
     return ["", "Accuracy by construct (a question counts toward each construct its reference query uses):", "", *lines]
+
+
+def open_and_closed_book(baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+    """A table: the test items open book (with their passages) and closed book
+    (the question alone), accuracy and the measures over all items, per round."""
+    if CLOSED_BOOK not in baseline:
+        return []
+    rounds = [(0, baseline)] + [(h["round"], h["scores"]) for h in history]
+    names = [m for m in BOOK_MEASURES if any(m in s[split].get("measures", {}) for _, s in rounds
+                                             for split in ("test", CLOSED_BOOK))]
+    lines = ["", "## Open book and closed book (test items)", "",
+             "Open book: each question with the passages the retriever finds for it over all the docs, held-out "
+             "sections included (in a share of items the sections that answer it are left out, and the right answer "
+             "says so). Closed book: the question alone.", "",
+             "| round | book | accuracy | " + " | ".join(n.replace("_", " ") for n in names) + " |",
+             "|---|---|---|" + "---|" * len(names)]
+    for r, scores in rounds:
+        for split, book in (("test", "open"), (CLOSED_BOOK, "closed")):
+            measures = scores[split].get("measures", {})
+            lines.append(f"| {r} | {book} | {_pct(scores[split]['accuracy'])} | " +
+                         " | ".join(_num(measures.get(n), 2) for n in names) + " |")
+    return lines
 
 
 def plot_scores(paths: tuple[Path, Path], baseline: dict[str, Any], history: list[dict[str, Any]]) -> list[Path]:
@@ -100,7 +125,7 @@ def write_report(run: RunFolder, config: dict[str, Any], baseline: dict[str, Any
             f"{_pct(h['scores']['feedback']['accuracy'])} | {_pct(h['scores']['test']['accuracy'])} | "
             f"{g['tokens_in']}/{g['tokens_out']} | {h['seconds']:.0f}s (training {t.get('seconds', 0):.0f}s) |")
     lines += ["", evaluated, "", "## Test score by category", "", *by_category("test", baseline, history),
-              *by_construct("test", baseline, history)]
+              *by_construct("test", baseline, history), *open_and_closed_book(baseline, history)]
     for split in baseline:
         if split not in OWN:
             rounds = " → ".join(_pct(s[split]["accuracy"]) for s in [baseline] + [h["scores"] for h in history])

@@ -1,6 +1,7 @@
 """The HTTP service on one workspace: jobs (a generation or a cycle, run as
 the CLI runs them), their progress as Server-Sent Events, the examples with
-their evidence, people's verdicts, exports and run reports.
+their evidence, people's verdicts, exports and run reports, and questions
+for a trained student (POST /api/ask, as `loop.py ask`).
 
 Every endpoint but /health needs the workspace's token, as `Authorization:
 Bearer TOKEN`, as `?token=`, or as the cookie that opening /login?token=...
@@ -51,6 +52,19 @@ class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     command: Literal["generate", "run"]
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class AskRequest(BaseModel):
+    """A question for a trained student (`loop.py ask`): the domain and its
+    sources as on the command line without the dashes (`{"docs": "/path"}`);
+    the student is a trained student folder or a GGUF file, by default the
+    workspace's newest trained student."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=4000)
+    domain: Optional[str] = None
+    sources: dict[str, str] = Field(default_factory=dict)
+    student: Optional[str] = None
 
 
 class VerdictRequest(BaseModel):
@@ -133,6 +147,19 @@ def create_app(workspace: Workspace, token: str) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, bool]:
         return {"ok": True}
+
+    # -- asking a trained student -------------------------------------------------
+
+    @app.post("/api/ask", dependencies=[api])
+    def ask(request: AskRequest) -> dict[str, Any]:
+        """The answer, its checks (each quote verified or not) and the passages the student read."""
+        from agents.assistant import answer
+
+        try:
+            sources = {name.replace("-", "_"): value for name, value in request.sources.items()}
+            return answer(request.question, request.student or workspace.root, request.domain, sources).to_dict()
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from None
 
     # -- jobs ---------------------------------------------------------------------
 

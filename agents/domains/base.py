@@ -117,6 +117,23 @@ class DomainEntry:
     conformance suite (tests/agents/test_domain_conformance.py) opens it so."""
 
 
+CONTEXT = Source("context", "what the student reads with each question: retrieved (passages found for it, with "
+                 "the sources it answers from, as RAFT trains; the default) or none (closed book: it answers from "
+                 "memory)", kind="choice", choices=("retrieved", "none"), default="retrieved")
+CONTEXT_CHARS = Source("context_chars", "the most characters of passages shown with one question, over 4 passages "
+                       "(default 2000, about 500 tokens: keep question, passages and answer inside the student's "
+                       "max_seq_len)", kind="text", default="2000")
+
+
+def context_chars(sources: dict[str, str]) -> int:
+    """The `context_chars` source as a number; InputError when it is not one."""
+    chars = sources.get("context_chars", CONTEXT_CHARS.default)
+    if not chars.isdigit() or int(chars) < 100:
+        raise InputError(f"--context-chars {chars!r} is not valid: give a number of characters of 100 or more, "
+                         "such as 2000")
+    return int(chars)
+
+
 SANDBOX = Source("sandbox", "where code runs: docker (a warm container pool; the default) or bwrap (bubblewrap)",
                  kind="choice", choices=BACKENDS, default="docker", identity=False)
 
@@ -246,6 +263,22 @@ class Domain(Protocol):
     def score_answer(self, example: Example, answer: str) -> Check:
         """Whether a student's answer to a held-out item is right, with why."""
         ...
+
+    def closed_book(self, item: Example) -> Example | None:
+        """The item without the passages an open-book student reads with it, so the
+        report can set open and closed book side by side; None when it has none."""
+        return None
+
+    # -- answering users (`loop.py ask`, POST /api/ask) ---------------------------
+
+    def ask(self, question: str) -> Example:
+        """A user's question as the student gets it, with the passages it reads."""
+        raise InputError(f"domain {self.name} answers no free questions: ask the docs or repo domain")
+
+    def check_answer(self, item: Example, answer: str) -> list[Check]:
+        """The domain's checks on a student's answer to an asked question, one per
+        citation and quote where it has them."""
+        raise InputError(f"domain {self.name} answers no free questions")
 
     def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
         """Measures of one answer beyond right or wrong, averaged per category in the report."""

@@ -7,7 +7,7 @@ generate.py drafts questions from them; verify.py checks every quote and
 citation against the text.
 """
 
-from agents.domains.base import DATA, DomainEntry, Source
+from agents.domains.base import CONTEXT, CONTEXT_CHARS, DATA, DomainEntry, Source
 
 ENTRY = DomainEntry(
     "questions about your documentation, answered with citations and quotes checked against the text",
@@ -15,5 +15,6 @@ ENTRY = DomainEntry(
                     "our example docs)", default=str(DATA / "docs")),
      Source("docs_title", "the name of what the docs document, used in questions and the system prompt (default: "
                           "MkDocs' site_name or Sphinx's project, else the first page's title, else the package's "
-                          "or the folder's name)", kind="text")),
+                          "or the folder's name)", kind="text"),
+     CONTEXT, CONTEXT_CHARS),
     open="agents.domains.docs.generate:open_domain")

@@ -74,21 +74,33 @@ class DocsCorpus:
     def section(self, section_id: str) -> Section | None:
         return self.sections.get(section_id)
 
+    def retrieve(self, query: str, k: int, exclude: frozenset[str] | set[str] = frozenset()) -> list[str]:
+        """The ids of BM25's best k sections for `query`, best first, leaving out `exclude`."""
+        words = list(dict.fromkeys(content_words(query)))
+        if not words:
+            return []
+        scores = self.index.get_scores(words)
+        ranked = sorted(range(len(self.order)), key=lambda i: -scores[i])
+        return [self.order[i] for i in ranked if self.order[i] not in exclude][:k]
+
+    def coverage(self, question: str, text: str) -> tuple[float, tuple[str, ...]]:
+        """The IDF-weighted share of the question's content words that `text`
+        holds, and the words it lacks."""
+        query = list(dict.fromkeys(content_words(question)))
+        if not query:
+            return 0.0, ()
+        words = set(content_words(text))
+        weight = {w: self.idf.get(w, self.unseen_idf) for w in query}
+        missing = tuple(w for w in query if w not in words)
+        return 1 - sum(weight[w] for w in missing) / sum(weight.values()), missing
+
     def search(self, question: str, k: int = 3) -> list[Match]:
         """BM25's best k sections for the question, each with how much of the
         question it covers; the list is best-covered first."""
-        query = list(dict.fromkeys(content_words(question)))
-        if not query:
-            return []
-        scores = self.index.get_scores(query)
-        best = sorted(range(len(self.order)), key=lambda i: -scores[i])[:k]
-        weight = {w: self.idf.get(w, self.unseen_idf) for w in query}
-        total = sum(weight.values())
         matches = []
-        for i in best:
-            section_words = set(self.tokens[self.order[i]])
-            missing = tuple(w for w in query if w not in section_words)
-            matches.append(Match(self.sections[self.order[i]], 1 - sum(weight[w] for w in missing) / total, missing))
+        for sid in self.retrieve(question, k):
+            section = self.sections[sid]
+            matches.append(Match(section, *self.coverage(question, f"{section.title} {section.text}")))
         return sorted(matches, key=lambda m: -m.coverage)
 
 

@@ -14,6 +14,14 @@ is filled with (a noun phrase, a verb phrase, a clause, a section title).
 Where the docs are big enough, a fifth of the sections (and of the
 not-covered topics) is held out: training examples never use them, and the
 held-out evaluation is built from them only.
+
+Open book (`--context retrieved`, the default): each question comes with
+passages of the docs (evaluators/context.py), as RAFT trains: the oracle
+sections and distractors from BM25's near misses and at random, none of them
+held out. In a fifth of the examples the oracle is left out, and the answer
+says the excerpts do not cover the question. Held-out items and a user's
+questions get BM25's best passages over all the docs, held-out sections
+included, so the student is scored on reading pages it never saw.
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, context_chars, with_steering
 from agents.domains.docs.facts import DESCRIBED, OPTION_HEADER, Fact, find_facts, sentences
 from agents.domains.docs import verify as check
 from agents.domains.docs.corpus import DocsCorpus
+from evaluators import context as book
 from evaluators.text import content_words
 from forge.errors import InputError
 from forge.records import Check, Example, content_hash, stable_fraction
@@ -52,6 +61,10 @@ NOT_COVERED_ASKS = ("Does {product} support {topic}?", "How do I set up {topic} 
 SYSTEM = ("Answer questions about the documentation of {product}. Cite each section you use as [file#anchor] and "
           "quote it on a sources line: [file#anchor] \"quoted text\". If the documentation does not cover the "
           "question, say so.")
+OPEN_BOOK_SYSTEM = ("Answer questions about the documentation of {product} from the excerpts given after the question, "
+                    "one per line as [file#anchor] text. Cite each excerpt you use as [file#anchor] and quote it on a "
+                    "sources line: [file#anchor] \"quoted text\". If the excerpts do not answer the question, say so.")
+NOT_IN_CONTEXT = "The excerpts given do not cover this, so I cannot answer it from them."
 
 
 class DocsDraft(BaseModel):
@@ -92,10 +105,12 @@ class DocsDomain(Domain):
     draft_model = DocsDraft
     answer_tokens = 256
 
-    def __init__(self, corpus: DocsCorpus) -> None:
+    def __init__(self, corpus: DocsCorpus, context: str = "retrieved", context_chars: int = 2000) -> None:
         self.corpus = corpus
         self.product = corpus.title
-        self.system = SYSTEM.format(product=self.product)
+        self.open_book = context == "retrieved"
+        self.passage_chars = context_chars // book.PASSAGES
+        self.system = (OPEN_BOOK_SYSTEM if self.open_book else SYSTEM).format(product=self.product)
         ids = sorted(corpus.sections)
         holding = len(ids) >= MIN_SECTIONS_TO_HOLD_OUT
         self.held_out = {sid for sid in ids if holding and stable_fraction(sid) < HELD_OUT_SHARE}
@@ -231,7 +246,7 @@ class DocsDomain(Domain):
 
     def template_critique(self, example: Example) -> dict[str, str]:
         parsed = check.parse_answer(example.payload["output"])
-        if example.category == NOT_COVERED:
+        if example.category == NOT_COVERED or self._oracle_missing(example):
             return ({"verdict": "agree", "reason": "the answer says the docs do not cover it"} if parsed.refuses else
                     {"verdict": "disagree", "reason": "the docs do not cover this, but the answer does not say so"})
         if not parsed.citations:
@@ -267,7 +282,10 @@ class DocsDomain(Domain):
         """The critic sees the cited sections in full (for a not-covered question,
         the sections BM25 finds closest) and judges whether they support the answer."""
         question, answer = example.payload["instruction"], example.payload["output"]
-        if example.category == NOT_COVERED:
+        if self._oracle_missing(example):
+            shown = example.payload["input"]
+            ask = "Do these excerpts leave the question unanswered, so that the answer is right to say so?"
+        elif example.category == NOT_COVERED:
             shown = self._shown(m.section.id for m in self.corpus.search(question))
             ask = "Do these sections leave the question unanswered, so that the answer is right to say so?"
         else:
@@ -278,27 +296,128 @@ class DocsDomain(Domain):
                                             f"{shown or '(none cited)'}\n\n{ask}"}]
 
     def to_example(self, task: Task, draft: dict[str, Any]) -> Example:
-        return self._example(task.category, draft["question"], draft["answer"])
+        example = self._example(task.category, draft["question"], draft["answer"])
+        return self._in_context(example, task.seed) if self.open_book else example
 
-    def _example(self, category: str, question: str, answer: str, sections: list[str] | None = None) -> Example:
+    def _example(self, category: str, question: str, answer: str, sections: list[str] | None = None,
+                 context: list[book.Passage] | None = None, withheld: str = "") -> Example:
+        """`sections`: what a right answer cites (default: what `answer` cites); `context`: the passages
+        an open-book student reads with the question; `withheld`: the answer from the sections the
+        question is about, when the context leaves them out (`answer` then says so)."""
         cited = list(check.parse_answer(answer).citations) if sections is None else sections
+        metadata: dict[str, Any] = {"sections": cited, "system": self.system}
+        if context is not None:
+            metadata["context"] = [p.id for p in context]
+        if withheld:
+            parsed = check.parse_answer(withheld)
+            metadata |= {"oracle": list(parsed.citations), "evidence": [q for _, q in parsed.quotes]}
         return Example(self.name, category, "instruction",
-                       {"instruction": question.strip(), "input": "", "output": answer.strip()},
-                       {"sections": cited, "system": self.system})
+                       {"instruction": question.strip(), "input": book.show(context or []), "output": answer.strip()},
+                       metadata)
+
+    # -- open book ----------------------------------------------------------------------
+
+    def _passage(self, sid: str, keep: list[str] = (), question: str = "") -> book.Passage:
+        section = self.corpus.section(sid)
+        return book.Passage(sid, book.window(check.plain(section.text), self.passage_chars, keep, content_words(question)))
+
+    def _in_context(self, example: Example, seed: str) -> Example:
+        """A training example with the passages its student reads (RAFT): the
+        sections its answer cites and distractors, never held-out sections; in a
+        share of examples the distractors alone, and the answer says so."""
+        question, answer = example.payload["instruction"], example.payload["output"]
+        parsed = check.parse_answer(answer)
+        oracle = [sid for sid in parsed.citations if self.corpus.section(sid)]
+        if example.category == NOT_COVERED or not oracle:
+            nearest = self.corpus.retrieve(question, book.PASSAGES, exclude=self.held_out)
+            return self._example(example.category, question, answer, context=[self._passage(s, question=question)
+                                                                             for s in nearest])
+        rng = random.Random(f"context:{seed}")
+        drop = rng.random() < book.MISSING_ORACLE_SHARE
+        near = self.corpus.retrieve(" ".join(self.corpus.section(sid).text for sid in oracle), 3 * book.PASSAGES,
+                                    exclude=self.held_out | set(oracle))
+        ids = book.assemble(oracle, near, [sid for sid in self.corpus.order if sid not in self.held_out], rng,
+                            drop_oracle=drop)
+        quotes = {sid: [check.plain(q) for s, q in parsed.quotes if s == sid] for sid in oracle}
+        passages = [self._passage(sid, quotes.get(sid, []), question) for sid in ids]
+        return self._example(example.category, question, NOT_IN_CONTEXT, [], passages, answer) if drop else \
+            self._example(example.category, question, answer, context=passages)
+
+    def _retrieved(self, item: Example, leave_out_oracle: bool = False) -> Example:
+        """An evaluation item with BM25's best passages over all the docs, held-out
+        sections included; `leave_out_oracle`: the best ones but its reference sections."""
+        question, reference = item.payload["instruction"], item.metadata["sections"]
+        ids = self.corpus.retrieve(question, book.PASSAGES, exclude=set(reference) if leave_out_oracle else set())
+        passages = [self._passage(sid, question=question) for sid in ids]
+        if leave_out_oracle:
+            return self._example(item.category, question, NOT_IN_CONTEXT, [], passages, item.payload["output"])
+        return self._example(item.category, question, item.payload["output"], reference, passages)
+
+    @staticmethod
+    def _oracle_missing(example: Example) -> bool:
+        """Whether the sections the question is about were left out of its context."""
+        return bool(example.metadata.get("oracle"))
+
+    def closed_book(self, item: Example) -> Example | None:
+        """The item as a closed-book student gets it: the question alone."""
+        if "context" not in item.metadata or self._oracle_missing(item):
+            return None
+        metadata = {k: v for k, v in item.metadata.items() if k != "context"}
+        return Example(self.name, item.category, "instruction", {**item.payload, "input": ""},
+                       {**metadata, "system": SYSTEM.format(product=self.product)})
+
+    def ask(self, question: str) -> Example:
+        """A user's question with the passages BM25 finds for it over all the docs."""
+        asked = self._example("asked", question, "", sections=[])
+        return self._retrieved(asked) if self.open_book else asked
+
+    def check_answer(self, item: Example, answer: str) -> list[Check]:
+        """A student's answer to an asked question: each citation in the context
+        or not, each quote found in its section or not, and the answer's names
+        and words found in what it cites; a refusal is one check."""
+        parsed = check.parse_answer(answer)
+        if parsed.refuses and not parsed.citations:
+            return [Check("refusal", True, "the student says the excerpts do not answer the question")]
+        if not parsed.citations:
+            return [Check("cites_sections", False, "the answer cites no section", "no_citation")]
+        shown = set(item.metadata.get("context", ()))
+        checks = [Check("citation", sid in shown, f"[{sid}] " + ("is in the context" if sid in shown else
+                        "is not in the context: the student did not read it here"), "" if sid in shown else
+                        "cites_outside_context") for sid in parsed.citations] if "context" in item.metadata else []
+        for sid, quote in parsed.quotes:
+            section = self.corpus.section(sid)
+            found = section is not None and check.plain(quote) in check.plain(section.text)
+            why = "" if found else " is not in that section" if section else " names no section of the docs"
+            checks.append(Check("quote", found, f'[{sid}] "{quote}"{why}', "" if found else "quote_not_in_section"))
+        if all(c.passed for c in checks):  # the words are weighed against sections that exist
+            checks += [c for c in check.check_covered_answer(self.corpus, answer) if c.name in ("tokens_grounded", "supported")]
+        return checks
 
     # -- verification -----------------------------------------------------------------
 
     def verify(self, example: Example) -> list[Check]:
         question, answer = example.payload["instruction"], example.payload["output"]
+        context = book.read(example.payload["input"]) if "context" in example.metadata else None
         if example.category == NOT_COVERED:
-            return [check.check_question(question)] + check.check_not_covered(self.corpus, question, answer)
-        cited = "\n".join(s.text for sid in check.parse_answer(answer).citations if (s := self.corpus.section(sid)))
-        return [check.check_question(question, cited)] + check.check_covered_answer(self.corpus, answer)
+            checks = [check.check_question(question)] + check.check_not_covered(self.corpus, question, answer)
+        elif self._oracle_missing(example):
+            about = "\n".join(s.text for sid in example.metadata["oracle"] if (s := self.corpus.section(sid)))
+            checks = [check.check_question(question, about)] + check.check_not_in_context(
+                self.corpus, question, answer, context or [], example.metadata.get("evidence", []))
+        else:
+            cited = "\n".join(s.text for sid in check.parse_answer(answer).citations if (s := self.corpus.section(sid)))
+            checks = [check.check_question(question, cited)] + check.check_covered_answer(self.corpus, answer)
+        if context is not None:
+            parsed = check.parse_answer(answer)
+            checks.append(book.check_within_context(parsed.citations, context, quotes=parsed.quotes, normal=check.plain))
+        return checks
 
     def duplicate_key(self, example: Example) -> str:
-        """Questions about one thing in one section, answered alike, are one example however they are phrased."""
+        """Questions about one thing in one section, answered alike, are one example however they are phrased
+        (refusals for want of the oracle: however they are phrased, one per question)."""
         parsed = check.parse_answer(example.payload["output"])
-        return content_hash([example.category, sorted(parsed.citations), check.plain(parsed.body).lower()])
+        asked = [example.payload["instruction"].lower()] if self._oracle_missing(example) else []
+        return content_hash([example.category, sorted(parsed.citations), check.plain(parsed.body).lower(), *asked])
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -317,7 +436,11 @@ class DocsDomain(Domain):
                 example = self._example(category, draft["question"], draft["answer"])
                 if all(c.passed for c in self.verify(example)):
                     items.setdefault(example.payload["instruction"], example)
-        return list(items.values())
+        if not self.open_book:
+            return list(items.values())
+        # A share of the covered questions is asked with their sections left out: the right answer then says so.
+        return [self._retrieved(item, item.category != NOT_COVERED and stable_fraction(item.id) < book.MISSING_ORACLE_SHARE)
+                for item in items.values()]
 
     def load_eval(self, path: Path, limit: int | None = None) -> EvalFile:
         """{question, sections, answer?, category?} rows; `sections` are the ids a
@@ -332,38 +455,49 @@ class DocsDomain(Domain):
                                                          f"like {next(iter(self.corpus.sections))})"))
                 continue
             category = row.category or ("factual" if row.sections else NOT_COVERED)
-            loaded.items.append(self._example(category, row.question, row.answer, row.sections))
+            item = self._example(category, row.question, row.answer, row.sections)
+            loaded.items.append(self._retrieved(item) if self.open_book else item)
         return loaded
 
     def _grade(self, example: Example, answer: str) -> dict[str, float]:
         parsed = check.parse_answer(answer)
-        if not example.metadata["sections"]:
-            return {"refusal_correct": float(parsed.refuses)}
-        reference, cited = set(example.metadata["sections"]), set(parsed.citations)
+        reference, context = example.metadata["sections"], example.metadata.get("context")
+        measures = {}
+        if context is not None and reference:
+            measures["retrieval_recall"] = len(set(reference) & set(context)) / len(reference)
+        if not reference or measures.get("retrieval_recall") == 0:  # nothing to cite: the right answer says so
+            return measures | {"refusal_correct": float(parsed.refuses and not parsed.citations)}
+        reference, cited = set(reference), set(parsed.citations)
         grounded = [q for sid, q in parsed.quotes
                     if (section := self.corpus.section(sid)) and check.plain(q) in check.plain(section.text)]
         mine, theirs = content_words(check.plain(parsed.body)), content_words(check.plain(check.parse_answer(example.payload["output"]).body))
         common = sum(min(mine.count(w), theirs.count(w)) for w in set(mine))
         f1 = 2 * common / (len(mine) + len(theirs)) if mine and theirs else float(not theirs)
-        return {"citation_precision": len(cited & reference) / len(cited) if cited else 0.0,
-                "citation_recall": len(cited & reference) / len(reference),
-                "quote_grounding": len(grounded) / len(parsed.quotes) if parsed.quotes else 0.0,
-                "answer_overlap": f1}
+        return measures | {"citation_precision": len(cited & reference) / len(cited) if cited else 0.0,
+                           "citation_recall": len(cited & reference) / len(reference),
+                           "quote_grounding": len(grounded) / len(parsed.quotes) if parsed.quotes else 0.0,
+                           "answer_overlap": f1}
 
     def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
         """Citation precision and recall, quote grounding and answer overlap (token F1
-        with the reference); for not-covered items, whether the answer refuses."""
+        with the reference); whether the answer refuses where nothing answers the
+        question (not covered by the docs, or not by the passages given); and, open
+        book, whether retrieval brought the reference sections (recall@k)."""
         return self._grade(example, answer)
 
     def score_answer(self, example: Example, answer: str) -> Check:
-        """Right when a not-covered question is refused; otherwise when the answer
-        cites a reference section, every quote is grounded, and it overlaps the
-        reference answer (token F1 >= 0.5)."""
+        """Right when a question nothing answers is refused (not covered by the docs, or its
+        sections not among the passages given); otherwise when the answer cites a reference
+        section, every quote is grounded, and it overlaps the reference answer (token F1 >= 0.5)."""
         grade = self._grade(example, answer)
         if "refusal_correct" in grade:
-            return (Check("answer_correct", True, "refuses, as it should") if grade["refusal_correct"] else
-                    Check("answer_correct", False, "the docs do not cover this, but the answer does not say so",
-                          "answered_not_covered"))
+            if grade["refusal_correct"]:
+                return Check("answer_correct", True, "refuses, as it should")
+            if example.category == NOT_COVERED:
+                return Check("answer_correct", False, "the docs do not cover this, but the answer does not say so",
+                             "answered_not_covered")
+            return Check("answer_correct", False, "the passages given lack the sections that answer this, but the "
+                         "answer does not say so", "answered_without_source")
         detail = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in grade.items())
         if grade["citation_recall"] == 0:
             return Check("answer_correct", False, detail, "wrong_citations")
@@ -379,7 +513,8 @@ def open_domain(sources: dict[str, str]) -> DocsDomain:
 
     from agents.domains.docs.corpus import load_docs
 
+    chars = context_chars(sources)
     corpus = load_docs(Path(sources["docs"]), sources.get("docs_title", ""))
     for problem in corpus.problems:  # the other files still load
         logging.getLogger("domainforge").warning("skipped %s", problem)
-    return DocsDomain(corpus)
+    return DocsDomain(corpus, sources.get("context", "retrieved"), chars)

@@ -243,3 +243,29 @@ def check_not_covered(corpus: DocsCorpus, question: str, answer: str) -> list[Ch
         checks.append(Check("not_in_docs", True, f"the best BM25 sections cover too little of the question "
                                                  f"(threshold {COVERED_THRESHOLD}): {found}"))
     return checks
+
+
+def check_not_in_context(corpus: DocsCorpus, question: str, answer: str, passages, evidence: list[str]) -> list[Check]:
+    """The checks on an answer to a question whose sections were left out of
+    its context (evaluators/context.py): it says so and cites nothing, and no
+    passage given holds the evidence (the quotes the answer from those sections
+    rests on; without quotes, no passage covers the question's words)."""
+    parsed = parse_answer(answer)
+    checks = [Check("refuses", True, "the answer says the excerpts do not cover it") if parsed.refuses
+              and not parsed.citations else
+              Check("refuses", False, "the excerpts lack the sections that answer the question, but the answer does "
+                    "not say so", "answered_without_source")]
+    if evidence:
+        held = [f'{p.id} holds "{q}"' for q in evidence for p in passages if plain(q) in plain(p.text)]
+        checks.append(Check("not_in_context", False, "; ".join(held) + ": the excerpts may answer it", "covered_by_context")
+                      if held else Check("not_in_context", True, f"no excerpt holds any of the {len(evidence)} "
+                                                                 "quote(s) a right answer rests on"))
+        return checks
+    covered, best = max(((corpus.coverage(question, p.text)[0], p.id) for p in passages), default=(0.0, "none"))
+    if covered >= COVERED_THRESHOLD:
+        checks.append(Check("not_in_context", False, f"{best} covers {covered:.2f} of the question (threshold "
+                            f"{COVERED_THRESHOLD}): the excerpts may answer it", "covered_by_context"))
+    else:
+        checks.append(Check("not_in_context", True, f"the best excerpt, {best}, covers {covered:.2f} of the question "
+                                                    f"(threshold {COVERED_THRESHOLD})"))
+    return checks

@@ -12,6 +12,15 @@ repository's own code, doc comments, call sites and tests, so its examples
 are right by construction and the verifier still checks each one. Where the
 repository is big enough, a fifth of its functions is held out: no training
 example uses them, and the held-out evaluation is built from them.
+
+Open book (`--context retrieved`, the default): each question comes with
+spans of the code (passages.py), as RAFT trains: the spans its answer cites
+and distractors (BM25's near misses and random declarations, never held-out
+ones). An implementation task reads the function's tests and callers, not
+the function; a test-writing task reads the function, not its tests. In a
+fifth of the prose examples the cited spans are left out, and the answer
+says the code shown does not hold what is asked. Held-out items get BM25's
+best spans over the whole repository.
 """
 
 from __future__ import annotations
@@ -23,11 +32,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Critique, Domain, Task, open_sandbox_for, with_steering
+from agents.domains.base import Critique, Domain, Task, context_chars, open_sandbox_for, with_steering
 from agents.domains.repo import verify as check
 from evaluators.execution import code_of
 from agents.domains.repo.index import CITATION, RepoIndex, Symbol, is_test_path
+from agents.domains.repo.passages import AROUND_CALL, CodeRetriever, covers, overlaps, span
 from agents.domains.repo.unit_tests import standalone_test
+from evaluators import context as book
 from forge.errors import InputError
 from forge.records import Check, Example, stable_fraction
 
@@ -45,6 +56,8 @@ HELD_OUT_SHARE = 0.2
 MIN_FUNCTIONS_TO_HOLD_OUT = 20
 GO_ERROR = re.compile(r"\b(Err\w+|errors\.New|fmt\.Errorf)\b")
 PY_RAISE = re.compile(r"^\s*raise (\w+)")
+NOT_IN_CONTEXT = "The code shown does not include what this question is about, so I cannot answer from it."
+REFUSAL = re.compile(r"\b(?:does not|doesn't|do not|don't) (?:include|show|contain|cover)\b", re.I)
 
 
 class RepoDraft(BaseModel):
@@ -73,8 +86,10 @@ class RepoDomain(Domain):
     blocking_verify = True  # sandbox runs take seconds
     answer_tokens = 384
 
-    def __init__(self, index: RepoIndex, sandbox) -> None:
+    def __init__(self, index: RepoIndex, sandbox, context: str = "retrieved", context_chars: int = 2000) -> None:
         self.index, self.sandbox = index, sandbox
+        self.open_book = context == "retrieved"
+        self.max_lines = max(6, context_chars // book.PASSAGES // 25)  # a passage's lines, at ~25 characters each
         self.verifier = check.RepoVerifier(index, sandbox)
         self.revision = index.revision
         code = [s for s in index.symbols if not s.is_test and not is_test_path(s.path)]  # tests are not what users ask about
@@ -100,6 +115,7 @@ class RepoDomain(Domain):
             raise InputError(f"{index.root} has no documented functions or types to write examples about. The repo "
                              "domain needs Go or Python code with doc comments (and tests, to implement functions).")
         self.categories = tuple(c for c in CATEGORIES if self.pools[False][c])
+        self.retriever = CodeRetriever(index, code) if self.open_book else None
 
     # -- the offline teacher ---------------------------------------------------------
 
@@ -242,11 +258,118 @@ class RepoDomain(Domain):
 
     def to_example(self, task: Task, draft: dict[str, Any]) -> Example:
         symbol = self._symbol_for(draft)
+        example = self._example(task.category, draft, symbol)
+        return self._in_context(example, symbol, task.seed) if self.open_book else example
+
+    def _example(self, category: str, draft: dict[str, Any], symbol: Symbol) -> Example:
+        """The example as a closed-book student reads it."""
         meta = {"language": symbol.language, "symbol": symbol.name, "lines": symbol.where, "revision": self.revision}
         if draft.get("other"):
             meta["other"] = draft["other"]
-        return Example(self.name, task.category, "instruction",
-                       {"instruction": draft["instruction"].strip(), "input": "", "output": draft["output"].strip()}, meta)
+        return Example(self.name, category, "instruction",
+                       {"instruction": draft["instruction"].strip(), "input": "", "output": draft["output"].strip()},
+                       meta)
+
+    # -- open book -------------------------------------------------------------------
+
+    def _passage(self, symbol: Symbol, whole: bool = False) -> book.Passage:
+        return span(self.index, symbol.path, symbol.start, symbol.end, None if whole else self.max_lines)
+
+    def _cited(self, answer: str) -> list[book.Passage]:
+        """A passage for each span the answer cites: the declaration that holds it, whole, or the lines around it."""
+        found: dict[str, book.Passage] = {}
+        for path, start, end in CITATION.findall(answer):
+            first, last = int(start), int(end or start)
+            if path not in self.index.files:
+                continue
+            holder = next((s for s in self.index.symbols if s.path == path and s.start <= first and last <= s.end), None)
+            passage = self._passage(holder, whole=True) if holder else span(
+                self.index, path, max(1, first - AROUND_CALL), last + AROUND_CALL)
+            found.setdefault(passage.id, passage)
+        return list(found.values())
+
+    def _with_context(self, example: Example, passages: list[book.Passage], answer: str | None = None,
+                      withheld: list[str] = ()) -> Example:
+        meta = {**example.metadata, "context": [p.id for p in passages]}
+        if withheld:
+            meta["oracle"] = list(withheld)
+        payload = {**example.payload, "input": book.show(passages)}
+        if answer is not None:
+            payload["output"] = answer
+        return Example(self.name, example.category, "instruction", payload, meta)
+
+    def _in_context(self, example: Example, symbol: Symbol, seed: str) -> Example:
+        """A training example with the code its student reads (RAFT): what its
+        answer cites (an implementation: the function's tests and callers; a
+        test: the function) and distractors, none held out; in a share of prose
+        examples the distractors alone, and the answer says so."""
+        rng = random.Random(f"context:{seed}")
+        if example.category == "implement":
+            helpful = [span(self.index, t.path, t.start, t.end, self.max_lines) for t in self.index.tests_for(symbol)[:2]]
+            helpful += [span(self.index, c.path, max(1, c.line - AROUND_CALL), c.line + AROUND_CALL)
+                        for c in self.index.call_sites(symbol)[:1]]
+        elif example.category == "write_test":
+            helpful = [self._passage(symbol, whole=True)]
+        else:
+            helpful = self._cited(example.payload["output"])
+        drop = example.category not in SANDBOXED and rng.random() < book.MISSING_ORACLE_SHARE
+        shown = {p.id: p for p in helpful}
+        # what a distractor must not be: held out, asked about, or holding lines of it or of what the answer cites
+        barred = self.held_out | {symbol.name, example.metadata.get("other", "")} | {
+            s.name for s in self.retriever.symbols if any(overlaps(s.where, pid) for pid in [*shown, symbol.where])}
+        near = [s.name for s in self.retriever.retrieve(f"{symbol.name} {symbol.doc}", 3 * book.PASSAGES, barred)]
+        pool = [s.name for s in self.retriever.symbols if s.name not in barred]
+        ids = book.assemble(list(shown), near, pool, rng, drop_oracle=drop)
+        passages = [shown[i] if i in shown else self._passage(self.by_name[i]) for i in ids]
+        if drop:
+            return self._with_context(example, passages, NOT_IN_CONTEXT, [p.id for p in helpful])
+        return self._with_context(example, passages)
+
+    def _retrieved(self, item: Example, leave_out_oracle: bool = False) -> Example:
+        """An evaluation item with BM25's best declarations over the whole repository,
+        held-out ones included (never, for an implementation, the function itself);
+        `leave_out_oracle`: without the declaration asked about."""
+        symbol = self.by_name[item.metadata["symbol"]]
+        hidden = leave_out_oracle or item.category == "implement"
+        exclude = {s.name for s in self.retriever.symbols if overlaps(s.where, symbol.where)} if hidden else set()
+        found = self.retriever.retrieve(item.payload["instruction"], book.PASSAGES, exclude=exclude)
+        passages = [self._passage(s) for s in found]
+        if leave_out_oracle:
+            return self._with_context(item, passages, NOT_IN_CONTEXT, [symbol.where])
+        return self._with_context(item, passages)
+
+    def closed_book(self, item: Example) -> Example | None:
+        if "context" not in item.metadata or item.metadata.get("oracle"):
+            return None
+        return Example(self.name, item.category, "instruction", {**item.payload, "input": ""},
+                       {k: v for k, v in item.metadata.items() if k != "context"})
+
+    def ask(self, question: str) -> Example:
+        """A user's question with the declarations BM25 finds for it (open book)."""
+        asked = Example(self.name, "asked", "instruction", {"instruction": question, "input": "", "output": ""},
+                        {"revision": self.revision})
+        if not self.open_book:
+            return asked
+        return self._with_context(asked, [self._passage(s) for s in self.retriever.retrieve(question, book.PASSAGES)])
+
+    def check_answer(self, item: Example, answer: str) -> list[Check]:
+        """Each citation inside the context or not; the cited spans exist and hold what
+        the answer names; a refusal is one check."""
+        cited = self._citations(answer)
+        if REFUSAL.search(answer) and not cited:
+            return [Check("refusal", True, "the student says the code shown does not answer the question")]
+        shown = book.read(item.payload["input"])
+        checks = []
+        for citation in cited if "context" in item.metadata else ():
+            inside = any(covers(p, citation) for p in shown)
+            checks.append(Check("citation", inside, f"`{citation}` is in the context" if inside else
+                                f"`{citation}` is not in the context: the student did not read it here",
+                                "" if inside else "cites_outside_context"))
+        return checks + check.check_grounding(self.index, answer, self.revision)
+
+    @staticmethod
+    def _citations(answer: str) -> list[str]:
+        return [f"{p}:{a}" + (f"-{b}" if b else "") for p, a, b in CITATION.findall(answer)]
 
     def _symbol_for(self, draft: dict[str, Any]) -> Symbol:
         """The template says which symbol it used; for an LLM's draft, the longest one it names."""
@@ -264,12 +387,40 @@ class RepoDomain(Domain):
             return [Check("symbol_exists", False, f"no {example.metadata.get('symbol')!r} in {self.index.root}",
                           "unknown_symbol")]
         output = example.payload["output"]
+        if example.metadata.get("oracle"):
+            return self._check_withheld(example)
+        within = []
+        if "context" in example.metadata and example.category not in SANDBOXED:
+            within = [book.check_within_context(self._citations(output), book.read(example.payload["input"]), covers)]
         if example.category == "implement":
             return self.verifier.verify_implementation(symbol, code_of(output))
         if example.category == "write_test":
             return self.verifier.verify_tests(symbol, code_of(output))
         checks = check.check_grounding(self.index, output, example.metadata.get("revision", self.revision))
-        return checks + check.check_snippets(output, symbol.language)
+        return checks + check.check_snippets(output, symbol.language) + within
+
+    @staticmethod
+    def _unanswerable(example: Example) -> bool:
+        """Whether the context lacks what the question is about: left out on purpose, or
+        retrieval missed it (a held-out prose question); the right answer then says so."""
+        meta = example.metadata
+        return bool(meta.get("oracle")) or ("context" in meta and example.category not in SANDBOXED
+                                             and not any(overlaps(c, meta["lines"]) for c in meta["context"]))
+
+    def _check_withheld(self, example: Example) -> list[Check]:
+        """An answer to a question whose code was left out of its context: it says
+        so and cites nothing, and no passage shown overlaps the code left out."""
+        output = example.payload["output"]
+        refuses = bool(REFUSAL.search(output)) and not CITATION.search(output)
+        checks = [Check("refuses", True, "the answer says the code shown does not include it") if refuses else
+                  Check("refuses", False, "the context lacks the code that answers the question, but the answer does "
+                        "not say so", "answered_without_source")]
+        shown = book.read(example.payload["input"])
+        overlapping = [f"{p.id} overlaps {o}" for o in example.metadata["oracle"] for p in shown
+                       if overlaps(p.id, o)]
+        checks.append(Check("not_in_context", False, "; ".join(overlapping), "covered_by_context") if overlapping else
+                      Check("not_in_context", True, f"no passage shown overlaps {', '.join(example.metadata['oracle'])}"))
+        return checks
 
     def heldout_items(self) -> list[Example] | None:
         """Items about held-out functions only, each verified; None when the
@@ -283,16 +434,24 @@ class RepoDomain(Domain):
                     break
                 symbol, rng = self._pick(category, f"heldout:{category}:{k}", held_out=True)
                 draft = self._draft(category, symbol, rng)
-                example = self.to_example(Task(0, category, ""), draft)
+                example = self._example(category, draft, symbol)
                 if example.payload["instruction"] not in items and all(c.passed for c in self.verify(example)):
                     items[example.payload["instruction"]] = example
-        return list(items.values())
+        if not self.open_book:
+            return list(items.values())
+        # A share of the prose questions is asked without the code they are about: the right answer then says so.
+        return [self._retrieved(item, item.category not in SANDBOXED and stable_fraction(item.id) < book.MISSING_ORACLE_SHARE)
+                for item in items.values()]
 
     def score_answer(self, example: Example, answer: str) -> Check:
         """Implementations: the repository's tests pass with the answer in place.
         Tests: they pass on the code and catch a stub and a mutant. Prose: every
         check on citations and identifiers passes, and it cites the lines that hold
         what was asked about."""
+        if self._unanswerable(example):
+            refused = bool(REFUSAL.search(answer)) and not CITATION.search(answer)
+            return Check("refuses", refused, "refuses, as it should" if refused else "the context lacks the code that "
+                         "answers this, but the answer does not say so", "" if refused else "answered_without_source")
         checks = self.verify(Example(self.name, example.category, "instruction",
                                      {**example.payload, "output": answer}, example.metadata))
         failed = [c for c in checks if not c.passed]
@@ -309,12 +468,20 @@ class RepoDomain(Domain):
         return any(p == path and int(a) <= last and int(b or a) >= first for p, a, b in CITATION.findall(answer))
 
     def answer_measures(self, example: Example, answer: str) -> dict[str, float]:
+        """Prose: whether the answer cites the reference lines and names only what exists;
+        open book, whether retrieval brought the reference, and whether a question whose
+        code was left out is refused."""
         if example.category in SANDBOXED:
             return {}
+        retrieved = {} if "context" not in example.metadata or example.metadata.get("oracle") else {
+            "retrieval_recall": float(any(overlaps(c, example.metadata["lines"]) for c in example.metadata["context"]))}
+        if self._unanswerable(example):
+            return retrieved | {"refusal_correct": float(self.score_answer(example, answer).passed)}
         named = check.named_identifiers(answer)
         known = self.index.identifiers
-        return {"cites_reference": float(self._cites_reference(example, answer)),
-                "identifiers_grounded": sum(n.split(".")[-1] in known for n in named) / len(named) if named else 0.0}
+        return retrieved | {"cites_reference": float(self._cites_reference(example, answer)),
+                            "identifiers_grounded": sum(n.split(".")[-1] in known for n in named) / len(named)
+                            if named else 0.0}
 
     def close(self) -> None:
         self.sandbox.close()
@@ -328,7 +495,7 @@ def open_domain(sources: dict[str, str]) -> RepoDomain:
     # Go builds run several compiler processes and threads: more memory and pids than a lone Python test.
     sandbox = open_sandbox_for(sources, limits=Limits(timeout_s=120, memory_mb=1024, pids=256))
     try:
-        return RepoDomain(index, sandbox)
+        return RepoDomain(index, sandbox, sources.get("context", "retrieved"), context_chars(sources))
     except InputError:
         sandbox.close()
         raise
