@@ -38,13 +38,13 @@ def _failures(checks: list[Check]) -> str:
     return "\n".join(f"- {c.name} failed ({c.reason}): {c.detail[:400]}" for c in checks if not c.passed)
 
 
-def verifier_failure(exc: BaseException) -> tuple[Check, str]:
-    """An exception raised while verifying, as the check that rejects that one
-    example (`verifier_error`; a sandbox's TaskTooLarge is `task_too_large`) and its traceback."""
+def failure_check(exc: BaseException, name: str, reason: str) -> tuple[Check, str]:
+    """An exception raised while making or checking one example, as the check
+    that rejects that example alone (a sandbox's TaskTooLarge brings its own
+    reason, `task_too_large`) and its traceback, for the lineage."""
     lines = [line for line in str(exc).splitlines() if line.strip()]
     detail = f"{type(exc).__name__}: {lines[-1] if lines else '(no message)'}"
-    return (Check("verified", False, detail, getattr(exc, "reason", "verifier_error")),
-            "".join(traceback.format_exception(exc)))
+    return Check(name, False, detail, getattr(exc, "reason", reason)), "".join(traceback.format_exception(exc))
 
 
 class SharedCheck(Protocol):
@@ -97,30 +97,44 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
     async def generate(state: ExampleState) -> ExampleState:
         task, lineage = state["task"], state["lineage"]
         attempt = state.get("attempt", 0) + 1
-        messages = domain.generation_messages(task, state.get("feedback", ""))
-        if attempt == 1:
-            lineage.prompt_hash = content_hash(messages)
-        reply = await teacher.complete(TeacherRequest("generate", messages, domain.draft_model, attempt, task=task))
-        lineage.calls.append(reply.call)
         lineage.attempts = attempt
-        if reply.data is None:
+        # A domain or teacher that raises on this slot's input (a source it did not expect) fails this slot,
+        # never the run: the slot is rejected as `generator_error`, with the traceback in its lineage.
+        try:
+            messages = domain.generation_messages(task, state.get("feedback", ""))
+            if attempt == 1:
+                lineage.prompt_hash = content_hash(messages)
+            reply = await teacher.complete(TeacherRequest("generate", messages, domain.draft_model, attempt, task=task))
+            lineage.calls.append(reply.call)
+            example = domain.to_example(task, reply.data) if reply.data is not None else None
+        except Exception as exc:
+            check, failure = failure_check(exc, "generated", "generator_error")
+            lineage.event("generate", attempt, False, reason=check.reason, detail=check.detail, traceback=failure)
+            failed = Example(domain.name, task.category, "instruction",
+                             {"instruction": "", "input": "", "output": f"slot {task.slot}: {check.detail}"})
+            return {"attempt": attempt, "example": failed, "checks": [check]}
+        if example is None:
             example = Example(domain.name, task.category, "instruction", {"instruction": "", "input": "", "output": reply.raw})
             check = Check("teacher_output_valid", False, reply.problem, reply.call.error)
             lineage.event("generate", attempt, False, reason=reply.call.error, detail=reply.problem)
             return {"attempt": attempt, "example": example, "checks": [check]}
-        example = domain.to_example(task, reply.data)
         lineage.event("generate", attempt, True, example_id=example.id, retries=reply.call.retries, cached=reply.call.cached)
         return {"attempt": attempt, "example": example, "checks": []}
 
     async def critique(state: ExampleState) -> ExampleState:
         example, lineage, attempt = state["example"], state["lineage"], state["attempt"]
-        reply = await critic.complete(TeacherRequest("critique", domain.critique_messages(example), domain.critique_model,
-                                                     attempt, task=state["task"], example=example))
-        lineage.calls.append(reply.call)
-        if reply.data is None:
-            check = Check("critic_agrees", False, f"critic output unusable: {reply.problem}", "critic_output_invalid")
-        else:
-            check = domain.critique_check(critic.spec, reply.data)
+        try:
+            reply = await critic.complete(TeacherRequest("critique", domain.critique_messages(example),
+                                                         domain.critique_model, attempt, task=state["task"], example=example))
+            lineage.calls.append(reply.call)
+            if reply.data is None:
+                check = Check("critic_agrees", False, f"critic output unusable: {reply.problem}", "critic_output_invalid")
+            else:
+                check = domain.critique_check(critic.spec, reply.data)
+        except Exception as exc:
+            check, failure = failure_check(exc, "critic_agrees", "critic_error")
+            lineage.event("critique", attempt, False, critic=critic.spec, detail=check.detail, traceback=failure)
+            return {"checks": [check]}
         lineage.event("critique", attempt, check.passed, critic=critic.spec, detail=check.detail)
         return {"checks": [check]}
 
@@ -136,7 +150,7 @@ def build_example_graph(domain: Domain, teacher: Teacher, critic: Teacher, store
             else:
                 checks = list(state["checks"]) + domain.verify(example)
         except Exception as exc:
-            check, failure = verifier_failure(exc)
+            check, failure = failure_check(exc, "verified", "verifier_error")
             checks = list(state["checks"]) + [check]
         checks += [shared.check(example) for shared in every_domain]
         if all(c.passed for c in checks):

@@ -77,8 +77,9 @@ def test_files_that_do_not_fit_are_task_too_large_before_anything_runs(sandbox):
 
 
 def test_task_too_large_rejects_that_one_example_with_its_size():
-    from agents.example_graph import verifier_failure
+    from agents.example_graph import failure_check
 
-    check, trace = verifier_failure(TaskTooLarge("the task's files take 300.0 MiB; a task in this sandbox may bring 64 MiB"))
+    check, trace = failure_check(TaskTooLarge("the task's files take 300.0 MiB; a task in this sandbox may bring 64 MiB"),
+                                 "verified", "verifier_error")
     assert not check.passed and check.reason == "task_too_large" and "300.0 MiB" in check.detail
     assert "TaskTooLarge" in trace

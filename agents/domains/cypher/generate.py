@@ -11,6 +11,7 @@ the student gets wrong.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -24,6 +25,7 @@ from agents.domains.cypher.plans import LEVELS, SMALL_LABEL, PlanSampler
 from agents.domains.cypher.verify import execution_match, query_constructs, schema_names, verify_cypher_example
 from agents.domains.cypher.graphdb import GraphBackend, is_write_query, strip_strings
 from evaluators.harness import degenerate
+from forge.errors import InputError
 from forge.records import Check, Example
 from forge.rows import read_rows
 
@@ -65,7 +67,6 @@ class CypherDraft(BaseModel):
 class CypherDomain(Domain):
     name = "cypher"
     metric = "execution accuracy"
-    categories = tuple(LEVELS)
     default_weights = {"simple_retrieval": 1.0, "complex_retrieval": 1.0, "simple_aggregation": 1.0,
                        "complex_aggregation": 1.0, "paths": 0.6, "writes": 0.4}
     draft_model = CypherDraft
@@ -78,6 +79,17 @@ class CypherDomain(Domain):
         # names, so it can copy labels and properties rather than guess them.
         self.system_prompt = f"Answer with one Cypher query over this graph. {self.schema.compact()}"
         self.plans = PlanSampler(graphdb, self.schema)
+        # Said up front, not found slot by slot: what this graph cannot feed leaves the schedule.
+        self.categories = tuple(level for level in LEVELS if self.plans.feeds(level))
+        if not self.categories:
+            raise InputError("--graph: the graph gives no query of any level (it needs labels with properties, and "
+                             "relationships for most levels); check that it holds what you meant to load")
+        for level in LEVELS:
+            if level not in self.categories:
+                logging.getLogger("domainforge").warning(
+                    "%s: this graph gives no query of this level (%s); its share goes to the other categories",
+                    level, LEVELS[level])
+        self.default_weights = {c: w for c, w in self.default_weights.items() if c in self.categories}
 
     # -- what the example graph calls ---------------------------------------
 
@@ -112,12 +124,14 @@ class CypherDomain(Domain):
 
     def generation_messages(self, task: Task, feedback: str) -> list[dict[str, str]]:
         rng = random.Random(task.seed)
-        label = rng.choice(sorted(self.plans.key))
-        key = self.plans.key[label]
-        values = [r[key] for r in self.plans.rows[label] if r.get(key) is not None]
-        examples = ", ".join(repr(v) for v in rng.sample(values, min(4, len(values))))
-        user = (f"Graph schema:\n{self.schema_text}\n\n"
-                f"Some {label} {key} values in the graph: {examples}.\n\n"
+        shown = ""
+        if self.plans.key:  # some values, to write real ones; a graph without properties has none to show
+            label = rng.choice(sorted(self.plans.key))
+            key = self.plans.key[label]
+            values = [r[key] for r in self.plans.rows[label] if r.get(key) is not None]
+            shown = f"Some {label} {key} values in the graph: " + \
+                ", ".join(repr(v) for v in rng.sample(values, min(4, len(values)))) + ".\n\n"
+        user = (f"Graph schema:\n{self.schema_text}\n\n{shown}"
                 f"Write one example of level '{task.category}': {LEVELS[task.category]}.\n"
                 "Ask the question as a person would, in plain words, not in the schema's names.\n"
                 "The question must be answerable from this graph; the query must use only the labels, relationship "
@@ -206,4 +220,9 @@ class CypherDomain(Domain):
 def open_domain(sources: dict[str, str]) -> CypherDomain:
     from agents.domains.cypher.graphdb import open_graph
 
-    return CypherDomain(open_graph(sources["graph"]))
+    graph = open_graph(sources["graph"])
+    try:
+        return CypherDomain(graph)
+    except InputError:
+        graph.close()
+        raise

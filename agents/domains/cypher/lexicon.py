@@ -9,6 +9,7 @@ whose values are all distinct names the node rather than describing it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,20 @@ def some(phrase: str) -> str:
     return phrase if first.endswith("s") and not first.endswith(("ss", "us", "is")) else article(phrase)
 
 
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED = frozenset("""all and as asc ascending by call case contains count create delete desc descending detach distinct
+else end ends exists false in is limit match merge not null on optional or order remove return set skip starts then
+true union unwind when where with xor yield""".split())
+
+
+def ident(name: str) -> str:
+    """A label, relationship type or property name as Cypher must write it: as
+    it is when plain, else in backticks (spaces, hyphens, Unicode, reserved words)."""
+    if PLAIN_NAME.match(name) and name.lower() not in RESERVED:
+        return name
+    return "`" + name.replace("`", "``") + "`"
+
+
 @dataclass(frozen=True)
 class Field:
     """One property and what people use it for, judged from its values:
@@ -65,7 +80,8 @@ class Field:
     - `number`, `year`, `date`: ranges, comparisons, order and aggregates;
     - `flag`: a boolean;
     - `key`, `code`, `text`: identifiers, phone numbers, long text and blobs,
-      never compared with a literal.
+      never compared with a literal;
+    - `other`: lists, maps and temporal values, never compared either.
     """
 
     owner: str
@@ -84,7 +100,7 @@ class Field:
         return self.role in ("number", "year", "date")
 
     def expr(self, var: str) -> str:
-        access = f"{var}.{self.name}"
+        access = f"{var}.{ident(self.name)}"
         return f"{self.cast}({access})" if self.cast else access
 
 
@@ -101,9 +117,13 @@ def _number(value: Any) -> float | None:
 
 def profile(owner: str, name: str, raw: list[Any]) -> Field:
     """What a property is for, from a sample of its values."""
-    values = [v for v in raw if v is not None and not (isinstance(v, str) and v.strip() in MISSING)]
+    values = [v for v in raw if v is not None and not (isinstance(v, str) and v.strip() in MISSING)
+              and not (isinstance(v, float) and not math.isfinite(v))]
     if not values:
         return Field(owner, name, "text", ())
+    if not all(isinstance(v, (str, int, float, bool)) for v in values):
+        # lists, maps, dates and times from a server: shown and counted, never compared with a literal
+        return Field(owner, name, "other", ())
     distinct = len(set(map(repr, values)))
     if all(isinstance(v, bool) for v in values):
         return Field(owner, name, "flag", (True, False))
@@ -112,7 +132,7 @@ def profile(owner: str, name: str, raw: list[Any]) -> Field:
     numbers = [_number(v) for v in values]
     stored_as_numbers = all(isinstance(v, (int, float)) for v in values)
     if all(n is not None for n in numbers) and (stored_as_numbers or distinct > 5):
-        cast = "toFloat" if isinstance(values[0], str) else ""
+        cast = "toFloat" if any(isinstance(v, str) for v in values) else ""
         ordered = tuple(sorted(numbers if cast else values))
         year = all(float(n).is_integer() and 1800 <= n <= 2100 for n in numbers) and any(w in name.lower() for w in _YEAR_WORDS)
         return Field(owner, name, "year" if year else "number", ordered, cast)

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from agents.domains.cypher.lexicon import (MISSING, NUMBER_WORDS, Field, Relation, article, display_key, measure_words,
-                                           name_words, plural, profile, property_words, some)
+from agents.domains.cypher.lexicon import (MISSING, NUMBER_WORDS, Field, Relation, article, display_key, ident,
+                                           measure_words, name_words, plural, profile, property_words, some)
 from agents.domains.cypher.graphdb import GraphBackend, GraphSchema
 
 LEVELS: dict[str, str] = {
@@ -86,7 +86,7 @@ class Walk:
     def __post_init__(self) -> None:
         taken = {f"r{i}" for i in range(1, len(self.labels))}  # relationship variables
         for label in self.labels:
-            var = label[0].lower()
+            var = next((ch.lower() for ch in label if ch.isascii() and ch.isalpha()), "n")
             while var in taken:
                 var += str(len(taken))
             taken.add(var)
@@ -94,15 +94,15 @@ class Walk:
 
     def node(self, i: int, labelled: bool = True) -> str:
         pins = [c.pin for c in self.conditions.get(i, []) if c.pin]
-        body = " {" + ", ".join(f"{p}: {literal(v)}" for p, v in pins) + "}" if pins else ""
-        return f"({self.variables[i]}:{self.labels[i]}{body})" if labelled else f"({self.variables[i]})"
+        body = " {" + ", ".join(f"{ident(p)}: {literal(v)}" for p, v in pins) + "}" if pins else ""
+        return f"({self.variables[i]}:{ident(self.labels[i])}{body})" if labelled else f"({self.variables[i]})"
 
     def pattern(self, start: int = 0) -> str:
         text = self.node(start)
         for i in range(start + 1, len(self.labels)):
             rel, forward = self.relations[i - 1]
             var = f"r{i}" if i in self.relation_conditions else ""
-            text += (f"-[{var}:{rel}]->" if forward else f"<-[{var}:{rel}]-") + self.node(i)
+            text += (f"-[{var}:{ident(rel)}]->" if forward else f"<-[{var}:{ident(rel)}]-") + self.node(i)
         return text
 
     def trim(self) -> None:
@@ -118,6 +118,12 @@ class Walk:
         return clauses + [c.cypher for i in sorted(self.relation_conditions) for c in self.relation_conditions[i]]
 
 
+class NothingToAsk(LookupError):
+    """The graph gave no query of a level in this slot's draws: the slot is rejected with this reason, the run goes on."""
+
+    reason = "nothing_to_ask"
+
+
 class PlanSampler:
     """Samples (question, cypher) pairs for a level from one graph."""
 
@@ -129,7 +135,9 @@ class PlanSampler:
         self.fields = {label: {p: profile(label, p, [r.get(p) for r in self.rows[label]]) for p in sorted(props)}
                        for label, props in schema.labels.items()}
         self.key = {label: display_key(fields) for label, fields in self.fields.items() if fields}
-        self.edges = [e for e in schema.relationships if self.rows[e[0]] and self.rows[e[2]]]
+        # A label without properties has nothing to name its nodes by: queries go through labels that have some.
+        self.edges = [e for e in schema.relationships if self.rows[e[0]] and self.rows[e[2]]
+                      and e[0] in self.key and e[2] in self.key]
         self._instances: dict[tuple, list[dict[str, Any]]] = {}
         self._relation_fields: dict[str, dict[str, Field]] = {}
         self._group_sizes: dict[tuple, int] = {}
@@ -147,13 +155,13 @@ class PlanSampler:
 
     def _rows(self, label: str) -> list[dict[str, Any]]:
         props = sorted(self.schema.labels[label])
-        columns = ", ".join(f"n.`{p}` AS `{p}`" for p in props) or "id(n) AS id"
-        return self.graphdb.run(f"MATCH (n:`{label}`) RETURN {columns} LIMIT {_SAMPLE_ROWS}").rows
+        columns = ", ".join(f"n.{ident(p)} AS {ident(p)}" for p in props) or "id(n) AS id"
+        return self.graphdb.run(f"MATCH (n:{ident(label)}) RETURN {columns} LIMIT {_SAMPLE_ROWS}").rows
 
     def relation_fields(self, rel: str) -> dict[str, Field]:
         if rel not in self._relation_fields:
             props = sorted(self.schema.relationship_properties.get(rel, {}))
-            rows = self.graphdb.run(f"MATCH ()-[r:`{rel}`]->() RETURN " + ", ".join(f"r.`{p}` AS `{p}`" for p in props)
+            rows = self.graphdb.run(f"MATCH ()-[r:{ident(rel)}]->() RETURN " + ", ".join(f"r.{ident(p)} AS {ident(p)}" for p in props)
                                   + f" LIMIT {_SAMPLE_ROWS}").rows if props else []
             self._relation_fields[rel] = {p: profile(rel, p, [r.get(p) for r in rows]) for p in props}
         return self._relation_fields[rel]
@@ -168,7 +176,9 @@ class PlanSampler:
     def walk(self, rng: random.Random, hops: int, distinct_ends: bool = False) -> Walk | None:
         """A random path of `hops` relationships from any label with rows, with one real instance;
         None if there is none, or if `distinct_ends` and it ends on the label it started from."""
-        labels = [rng.choice(sorted(label for label in self.rows if self.rows[label]))]
+        labels = [rng.choice(sorted(label for label in self.key if self.rows[label]) or [None])]
+        if labels[0] is None:
+            return None
         relations: list[tuple[str, bool]] = []
         for _ in range(hops):
             here = labels[-1]
@@ -188,11 +198,11 @@ class PlanSampler:
 
     def _instances_of(self, labels: tuple[str, ...], relations: tuple[tuple[str, bool], ...]) -> list[dict[str, Any]]:
         if (labels, relations) not in self._instances:
-            pattern, columns = f"(n0:`{labels[0]}`)", [f"n0.`{p}` AS `n0.{p}`" for p in self.fields[labels[0]]]
+            pattern, columns = f"(n0:{ident(labels[0])})", [f"n0.{ident(p)} AS {ident(f'n0.{p}')}" for p in self.fields[labels[0]]]
             for i, ((rel, forward), label) in enumerate(zip(relations, labels[1:]), start=1):
-                pattern += (f"-[r{i}:`{rel}`]->" if forward else f"<-[r{i}:`{rel}`]-") + f"(n{i}:`{label}`)"
-                columns += [f"n{i}.`{p}` AS `n{i}.{p}`" for p in self.fields[label]]
-                columns += [f"r{i}.`{p}` AS `r{i}.{p}`" for p in self.relation_fields(rel)]
+                pattern += (f"-[r{i}:{ident(rel)}]->" if forward else f"<-[r{i}:{ident(rel)}]-") + f"(n{i}:{ident(label)})"
+                columns += [f"n{i}.{ident(p)} AS {ident(f'n{i}.{p}')}" for p in self.fields[label]]
+                columns += [f"r{i}.{ident(p)} AS {ident(f'r{i}.{p}')}" for p in self.relation_fields(rel)]
             result = self.graphdb.run(f"MATCH {pattern} RETURN {', '.join(columns)} LIMIT {_SAMPLE_ROWS}")
             self._instances[(labels, relations)] = result.rows if result.ok else []
         return self._instances[(labels, relations)]
@@ -320,7 +330,7 @@ class PlanSampler:
             text = f"{quantifier} {name_words(label)}"
         else:
             text = plural(label) if many else article(name_words(label))
-        conditions = [c.phrase.format(be="are" if many else "is") for c in walk.conditions.get(i, []) if not c.pin]
+        conditions = [c.phrase.replace("{be}", "are" if many else "is") for c in walk.conditions.get(i, []) if not c.pin]
         if conditions:
             text += " " + " and ".join(conditions)
         if via:
@@ -335,9 +345,9 @@ class PlanSampler:
     def returned(self, walk: Walk, i: int = 0, extra: Field | None = None) -> tuple[str, str]:
         """(RETURN items, words for them) for node i: its display key, and `extra` if given."""
         var, key = walk.variables[i], self.key[walk.labels[i]]
-        items = f"{var}.{key}"
+        items = f"{var}.{ident(key)}"
         if extra is not None and extra.name != key:
-            return f"{items}, {var}.{extra.name}", f" with their {property_words(extra.owner, extra.name)}"
+            return f"{items}, {var}.{ident(extra.name)}", f" with their {property_words(extra.owner, extra.name)}"
         return items, ""
 
     def match(self, walk: Walk) -> str:
@@ -398,7 +408,7 @@ class PlanSampler:
         else:
             question = rng.choice([f"What is the {p} of {self.describe(walk)}?", f"Tell me the {p} of {self.describe(walk)}.",
                                    f"What {p} does {self.describe(walk)} have?"])
-        return question, f"MATCH {walk.pattern()} RETURN {walk.variables[0]}.{f.name}"
+        return question, f"MATCH {walk.pattern()} RETURN {walk.variables[0]}.{ident(f.name)}"
 
     def _top_k_core(self, rng: random.Random, walk: Walk) -> tuple[str, str] | None:
         i = rng.randrange(len(walk.labels)) if len(walk.labels) > 1 and rng.random() < 0.3 else 0
@@ -421,7 +431,7 @@ class PlanSampler:
                                f"Show the first {n} {subject} by {p}, {most} first{whose}."])
         if k == 1:
             question = f"Which one of the {subject} has the {most} {p}{whose}?"
-        items = f"{walk.variables[0]}.{self.key[walk.labels[0]]}, {f.expr(var)}"
+        items = f"{walk.variables[0]}.{ident(self.key[walk.labels[0]])}, {f.expr(var)}"
         return question, f"{self.match(walk)} RETURN {distinct}{items} ORDER BY {f.expr(var)} {order} LIMIT {k}"
 
     def _whole_label(self, rng: random.Random) -> tuple[str, str] | None:
@@ -437,7 +447,7 @@ class PlanSampler:
             k = rng.choice([2, 3, 5, 5, 10])
             n = _count(k, rng)
             return rng.choice([f"Show {n} {things}{said}.", f"Name any {n} {things}{said}.", f"Give me {n} {things}{said}."]), \
-                f"MATCH ({var}:{label}) RETURN {items} LIMIT {k}"
+                f"MATCH ({var}:{ident(label)}) RETURN {items} LIMIT {k}"
         ordered = [f for f in self._usable(self.fields[label]) if f.ordered]
         if ordered and rng.random() < 0.4:
             f = rng.choice(ordered)
@@ -446,9 +456,9 @@ class PlanSampler:
                 way = {"ASC": "earliest first", "DESC": "latest first"}[order]
             p = measure_words(f)
             return rng.choice([f"Sort the {things} by {p}, {way}.", f"List every {name_words(label)} by {p}, {way}."]), \
-                f"MATCH ({var}:{label}) RETURN {var}.{self.key[label]}, {f.expr(var)} ORDER BY {f.expr(var)} {order}"
+                f"MATCH ({var}:{ident(label)}) RETURN {var}.{ident(self.key[label])}, {f.expr(var)} ORDER BY {f.expr(var)} {order}"
         return rng.choice([f"List every {name_words(label)}{said}.", f"What are all the {things}{said}?",
-                           f"Show me all the {things}{said}."]), f"MATCH ({var}:{label}) RETURN {items}"
+                           f"Show me all the {things}{said}."]), f"MATCH ({var}:{ident(label)}) RETURN {items}"
 
     def _top_k(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self.walk(rng, 0)
@@ -502,7 +512,7 @@ class PlanSampler:
         sub_walk = Walk(walk.labels[1:], [], walk.row)
         sub_walk.variables = [walk.variables[1]]
         sub_walk.conditions = {0: inner}
-        arrow = f"-[:{rel}]->" if forward else f"<-[:{rel}]-"
+        arrow = f"-[:{ident(rel)}]->" if forward else f"<-[:{ident(rel)}]-"
         sub_where = sub_walk.where()
         subquery = f"EXISTS {{ MATCH ({walk.variables[0]}){arrow}{sub_walk.node(0)}" + \
                    (f" WHERE {' AND '.join(sub_where)}" if sub_where else "") + " }"
@@ -510,8 +520,8 @@ class PlanSampler:
         relation = self.relation(rel)
         clause = f"that {relation.forward(True)} {other}" if forward else relation.backward(other)
         question = self._ask(rng, f"{plural(walk.labels[0])} {clause}", noun=plural(walk.labels[0]))
-        key = f"{walk.variables[0]}.{self.key[walk.labels[0]]}"
-        return question, f"MATCH ({walk.variables[0]}:{walk.labels[0]}) WHERE {'NOT ' if negated else ''}{subquery} RETURN {key}"
+        key = f"{walk.variables[0]}.{ident(self.key[walk.labels[0]])}"
+        return question, f"MATCH ({walk.variables[0]}:{ident(walk.labels[0])}) WHERE {'NOT ' if negated else ''}{subquery} RETURN {key}"
 
     def _count(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self.walk(rng, rng.choice([0, 0, 1]))
@@ -557,7 +567,7 @@ class PlanSampler:
         question = rng.choice([f"How many {subject} are there for each {p}?", f"For each {p}, how many {subject} are there?",
                                f"Count the {subject} per {p}."])
         var = walk.variables[0]
-        return question, f"{self.match(walk)} RETURN {var}.{g.name}, count({var}) AS count"
+        return question, f"{self.match(walk)} RETURN {var}.{ident(g.name)}, count({var}) AS count"
 
     def _group_by_neighbour(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self.walk(rng, 1)
@@ -568,7 +578,7 @@ class PlanSampler:
         question = rng.choice([f"For each {name_words(group)}, how many {subject} are there {link}?",
                                f"For each {name_words(group)}, count the {subject} {link}."])
         g = walk.variables[1]
-        return question, (f"{self.match(walk)} RETURN {g}.{self.key[group]}, count(DISTINCT {walk.variables[0]}) AS count")
+        return question, (f"{self.match(walk)} RETURN {g}.{ident(self.key[group])}, count(DISTINCT {walk.variables[0]}) AS count")
 
     def _group_walk(self, rng: random.Random, hops: int) -> Walk | None:
         walk = self.walk(rng, hops, distinct_ends=True)
@@ -605,7 +615,7 @@ class PlanSampler:
             question = rng.choice([f"Which {k} {plural(group)} have the highest total {p} over the {things} {link}?",
                                    f"What are the top {k} {plural(group)} by total {p} over the {things} {link}?"])
             return question, (f"{self.match(walk)} WITH {g}, sum({f.expr(f'r{i}')}) AS total ORDER BY total DESC LIMIT {k} "
-                              f"RETURN {g}.{self.key[group]}, total")
+                              f"RETURN {g}.{ident(self.key[group])}, total")
         most, order = rng.choice([("most", "DESC"), ("fewest", "ASC")])
         forms = [f"Which {k} {plural(group)} have the {most} {things} {link}?"]
         if order == "DESC":
@@ -618,7 +628,7 @@ class PlanSampler:
             forms.append(f"What are the {k} {least} {done} {plural(group)}, by number of {things}?")
         question = rng.choice(forms)
         return question, (f"{self.match(walk)} WITH {g}, count(DISTINCT {x}) AS count ORDER BY count {order} LIMIT {k} "
-                          f"RETURN {g}.{self.key[group]}, count")
+                          f"RETURN {g}.{ident(self.key[group])}, count")
 
     def _link_to_group(self, walk: Walk, pronoun: str = "them") -> str:
         """How the subject reaches the group, said from the subject: "that are part of it", "supplied by them"."""
@@ -648,7 +658,7 @@ class PlanSampler:
         question = rng.choice([f"Which {plural(group)} have more than {t} {things} {link}?",
                                f"List the {plural(group)} with more than {t} {things} {link}, and how many."])
         return question, (f"{self.match(walk)} WITH {g}, count(DISTINCT {x}) AS count WHERE count > {t} "
-                          f"RETURN {g}.{self.key[group]}, count")
+                          f"RETURN {g}.{ident(self.key[group])}, count")
 
     def _optional_count(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self.walk(rng, 1, distinct_ends=True)
@@ -658,15 +668,15 @@ class PlanSampler:
         x, y = walk.variables
         relation, forward = walk.relations[0]
         rel = self.relation(relation)
-        arrow = f"-[:{relation}]->" if forward else f"<-[:{relation}]-"
+        arrow = f"-[:{ident(relation)}]->" if forward else f"<-[:{ident(relation)}]-"
         link = f"that it {rel.forward(False)}" if forward else f"that {rel.forward(True)} it"
         subject, others = self.describe(walk, 0, many=True, follow=False), plural(walk.labels[1])
         question = rng.choice([f"List all {subject} with the number of {others} {link}, including those with none.",
                                f"For every one of the {subject}, how many {others} are there {link}? Include zeros."])
         where = walk.where()
         return question, (f"MATCH {walk.node(0)}" + (f" WHERE {' AND '.join(where)}" if where else "") +
-                          f" OPTIONAL MATCH ({x}){arrow}({y}:{walk.labels[1]}) "
-                          f"RETURN {x}.{self.key[walk.labels[0]]}, count({y}) AS count")
+                          f" OPTIONAL MATCH ({x}){arrow}({y}:{ident(walk.labels[1])}) "
+                          f"RETURN {x}.{ident(self.key[walk.labels[0]])}, count({y}) AS count")
 
     def _grouped_aggregate(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self._group_walk(rng, 1)
@@ -683,7 +693,7 @@ class PlanSampler:
         question = rng.choice([f"What is the {said} {p} of the {things} {link}, for each {name_words(group)}?",
                                f"For each {name_words(group)}, what is the {said} {p} of the {things} {link}?"])
         g = walk.variables[-1]
-        return question, (f"{self.match(walk)} RETURN {g}.{self.key[group]}, {function}({f.expr(walk.variables[0])}) AS {said}")
+        return question, (f"{self.match(walk)} RETURN {g}.{ident(self.key[group])}, {function}({f.expr(walk.variables[0])}) AS {said}")
 
     def _chain(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self.walk(rng, rng.choice([2, 2, 3]), distinct_ends=True)
@@ -703,7 +713,7 @@ class PlanSampler:
         return rng.choice(values) if values else None
 
     def _variable_length(self, rng: random.Random) -> tuple[str, str] | None:
-        source, target = rng.choice(sorted(self.rows)), rng.choice(sorted(self.rows))
+        source, target = rng.choice(sorted(self.key)), rng.choice(sorted(self.key))
         name = self._named(rng, source)
         if name is None or source == target or target not in self.key:
             return None
@@ -711,19 +721,19 @@ class PlanSampler:
         question = rng.choice([f"Which {plural(target)} are within {hops} hops of the {name_words(source)} {_said(name, rng)}?",
                                f"Which {plural(target)} can be reached from the {name_words(source)} {_said(name, rng)} in at most "
                                f"{hops} hops, in any direction?"])
-        return question, (f"MATCH (a:{source} {{{sk}: {literal(name)}}})-[*1..{hops}]-(b:{target}) "
-                          f"RETURN DISTINCT b.{self.key[target]}")
+        return question, (f"MATCH (a:{ident(source)} {{{ident(sk)}: {literal(name)}}})-[*1..{hops}]-(b:{ident(target)}) "
+                          f"RETURN DISTINCT b.{ident(self.key[target])}")
 
     def _shortest_path(self, rng: random.Random) -> tuple[str, str] | None:
-        source, target = rng.choice(sorted(self.rows)), rng.choice(sorted(self.rows))
+        source, target = rng.choice(sorted(self.key)), rng.choice(sorted(self.key))
         a, b = self._named(rng, source), self._named(rng, target)
         if a is None or b is None or a == b:
             return None
         question = rng.choice([f"How many relationships are on the shortest path between the {name_words(source)} {_said(a, rng)} "
                                f"and the {name_words(target)} {_said(b, rng)}?",
                                f"How many hops apart are the {name_words(source)} {_said(a, rng)} and the {name_words(target)} {_said(b, rng)}?"])
-        return question, (f"MATCH p = shortestPath((a:{source} {{{self.key[source]}: {literal(a)}}})-[*..8]-"
-                          f"(b:{target} {{{self.key[target]}: {literal(b)}}})) RETURN length(p) AS hops")
+        return question, (f"MATCH p = shortestPath((a:{ident(source)} {{{ident(self.key[source])}: {literal(a)}}})-[*..8]-"
+                          f"(b:{ident(target)} {{{ident(self.key[target])}: {literal(b)}}})) RETURN length(p) AS hops")
 
     def _shared_neighbour(self, rng: random.Random) -> tuple[str, str] | None:
         walk = self.walk(rng, 1, distinct_ends=True)
@@ -734,7 +744,8 @@ class PlanSampler:
             return None
         (relation, forward), (x, y) = walk.relations[0], walk.labels
         key, rel = self.key[x], self.relation(relation)
-        arrow, back = (f"-[:{relation}]->", f"<-[:{relation}]-") if forward else (f"<-[:{relation}]-", f"-[:{relation}]->")
+        typed = ident(relation)
+        arrow, back = (f"-[:{typed}]->", f"<-[:{typed}]-") if forward else (f"<-[:{typed}]-", f"-[:{typed}]->")
         if forward:
             question = f"Which other {plural(x)} {rel.forward(True)} {article(name_words(y))} that {_said(name, rng)} {rel.forward(False)} too?"
         elif rel.backward("x").endswith(" by x"):  # "supplied by": say what the other side does
@@ -742,8 +753,8 @@ class PlanSampler:
                         f"{_said(name, rng)} too?")
         else:
             question = f"Which other {plural(x)} share {article(name_words(y))} with the {name_words(x)} {_said(name, rng)}?"
-        return question, (f"MATCH (a:{x} {{{key}: {literal(name)}}}){arrow}(:{y}){back}(o:{x}) WHERE o <> a "
-                          f"RETURN DISTINCT o.{key}")
+        return question, (f"MATCH (a:{ident(x)} {{{ident(key)}: {literal(name)}}}){arrow}(:{ident(y)}){back}(o:{ident(x)}) "
+                          f"WHERE o <> a RETURN DISTINCT o.{ident(key)}")
 
     def _new_value(self, rng: random.Random, f: Field) -> Any:
         if f.role in ("number", "year") and not f.cast:
@@ -759,9 +770,9 @@ class PlanSampler:
         fields += rng.sample(extra, min(len(extra), rng.randint(0, 2)))
         values = {f.name: self._new_value(rng, f) for f in fields}
         said = " and ".join(f"{property_words(label, p)} {_said(v, rng)}" for p, v in values.items())
-        body = ", ".join(f"{p}: {literal(v)}" for p, v in values.items())
+        body = ", ".join(f"{ident(p)}: {literal(v)}" for p, v in values.items())
         return (rng.choice([f"Add a new {name_words(label)} with {said}.", f"Create {article(name_words(label))} with {said}."]),
-                f"CREATE (n:{label} {{{body}}})")
+                f"CREATE (n:{ident(label)} {{{body}}})")
 
     def _merge_node(self, rng: random.Random) -> tuple[str, str] | None:
         label = rng.choice(sorted(self.key))
@@ -771,7 +782,7 @@ class PlanSampler:
         value = self._named(rng, label) if rng.random() < 0.5 else self._new_value(rng, self.fields[label][key])
         return (rng.choice([f"Make sure {article(name_words(label))} called {_said(value, rng)} exists, without creating a duplicate.",
                             f"Add the {name_words(label)} {_said(value, rng)} unless it already exists."]),
-                f"MERGE (n:{label} {{{key}: {literal(value)}}}) RETURN n.{key}")
+                f"MERGE (n:{ident(label)} {{{ident(key)}: {literal(value)}}}) RETURN n.{ident(key)}")
 
     def _merge_edge(self, rng: random.Random) -> tuple[str, str] | None:
         s, relation, t = rng.choice(self.edges)
@@ -781,8 +792,8 @@ class PlanSampler:
         rel = self.relation(relation)
         return (f"Record that the {name_words(s)} {_said(a, rng)} {rel.forward(False)} the {name_words(t)} {_said(b, rng)}, "
                 f"unless that is already recorded.",
-                f"MATCH (a:{s} {{{self.key[s]}: {literal(a)}}}), (b:{t} {{{self.key[t]}: {literal(b)}}}) "
-                f"MERGE (a)-[:{relation}]->(b)")
+                f"MATCH (a:{ident(s)} {{{ident(self.key[s])}: {literal(a)}}}), (b:{ident(t)} {{{ident(self.key[t])}: "
+                f"{literal(b)}}}) MERGE (a)-[:{ident(relation)}]->(b)")
 
     def _set_property(self, rng: random.Random) -> tuple[str, str] | None:
         label = rng.choice(sorted(self.key))
@@ -795,19 +806,30 @@ class PlanSampler:
         p = property_words(label, f.name)
         return (rng.choice([f"Set the {p} of the {name_words(label)} {_said(name, rng)} to {value}.",
                             f"Change the {p} of the {name_words(label)} {_said(name, rng)} to {value}."]),
-                f"MATCH (n:{label} {{{self.key[label]}: {literal(name)}}}) SET n.{f.name} = {value} RETURN n.{f.name}")
+                f"MATCH (n:{ident(label)} {{{ident(self.key[label])}: {literal(name)}}}) SET n.{ident(f.name)} = {value} "
+                f"RETURN n.{ident(f.name)}")
 
     # -- what the domain calls ---------------------------------------------------
 
     def size(self, cypher: str) -> int:
         """How many nodes carry the label a query returns (its first node's); a list that long is every node."""
-        match = re.search(r"\(\s*\w+\s*:\s*`?(\w+)", cypher)
-        return len(self.rows.get(match.group(1), ())) if match else 0
+        match = re.search(r"\(\s*\w+\s*:\s*(`(?:[^`]|``)+`|\w+)", cypher)
+        label = match.group(1).strip("`").replace("``", "`") if match else ""
+        return len(self.rows.get(label, ()))
+
+    def feeds(self, level: str) -> bool:
+        """Whether the graph gives queries of this level at all (a level needs paths, numbers, names...)."""
+        try:
+            self.sample(level, random.Random(f"feeds:{level}"), tries=80)
+        except LookupError:
+            return False
+        return True
 
     def sample(self, level: str, rng: random.Random, tries: int = 40) -> tuple[str, str]:
         """A (question, cypher) pair of this level; raises if the graph cannot give one."""
-        for _ in range(tries):
+        for _ in range(tries if self.key else 0):  # no label has a property: nothing can be named or returned
             drafted = rng.choice(self.heads[level])(rng)
             if drafted is not None:
                 return drafted
-        raise LookupError(f"the graph has nothing to ask at level {level}: its schema lacks what the level needs")
+        raise NothingToAsk(f"the graph gave nothing to ask at level {level} in {tries} draws: its schema or data "
+                           "lacks what the level needs")

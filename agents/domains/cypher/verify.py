@@ -12,23 +12,28 @@ import re
 from agents.domains.cypher.graphdb import GraphBackend, GraphSchema, QueryResult, is_write_query, strip_strings
 from forge.records import Check, Example
 
-_LABEL = re.compile(r"\(\s*(?:[A-Za-z_]\w*)?\s*((?::\s*`?[A-Za-z_]\w*`?\s*)+)")
-_REL = re.compile(r"\[\s*(?:[A-Za-z_]\w*)?\s*:\s*(`?[A-Za-z_]\w*`?(?:\s*\|\s*:?\s*`?[A-Za-z_]\w*`?)*)")
-_PROPERTY = re.compile(r"\b[A-Za-z_]\w*\.([A-Za-z_]\w*)\b(?!\s*\()")
+_NAME = r"(?:`(?:[^`]|``)+`|[A-Za-z_]\w*)"  # plain, or in backticks (spaces, hyphens, reserved words)
+_LABEL = re.compile(rf"\(\s*(?:[A-Za-z_]\w*)?\s*((?::\s*{_NAME}\s*)+)")
+_REL = re.compile(rf"\[\s*(?:[A-Za-z_]\w*)?\s*:\s*({_NAME}(?:\s*\|\s*:?\s*{_NAME})*)")
+_PROPERTY = re.compile(r"\b[A-Za-z_]\w*\.(`(?:[^`]|``)+`|[A-Za-z_]\w*\b(?!\s*\())")
 _PATTERN_MAP = re.compile(r"[(\[][^()\[\]{}]*\{([^{}]*)\}")
-_MAP_KEY = re.compile(r"([A-Za-z_]\w*)\s*:")
+_MAP_KEY = re.compile(rf"({_NAME})\s*:")
 _UNKNOWN_WARNING = re.compile(r"unknown|no such|which no ", re.IGNORECASE)
 
 
 def schema_names(query: str) -> tuple[set[str], set[str], set[str]]:
     """Labels, relationship types and property keys a query mentions."""
     text = strip_strings(query)
-    labels = {name.strip(" `") for group in _LABEL.findall(text) for name in group.split(":") if name.strip(" `")}
-    rels = {name.strip(" :`") for group in _REL.findall(text) for name in group.split("|")}
-    props = set(_PROPERTY.findall(text))
+    labels = {_unquoted(name) for group in _LABEL.findall(text) for name in re.findall(_NAME, group)}
+    rels = {_unquoted(name) for group in _REL.findall(text) for name in re.findall(_NAME, group)}
+    props = {_unquoted(name) for name in _PROPERTY.findall(text)}
     for inner in _PATTERN_MAP.findall(text):
-        props.update(_MAP_KEY.findall(inner))
+        props.update(_unquoted(name) for name in _MAP_KEY.findall(inner))
     return labels, rels, props
+
+
+def _unquoted(name: str) -> str:
+    return name[1:-1].replace("``", "`") if name.startswith("`") else name
 
 
 CONSTRUCTS = ("one_hop", "two_hops", "three_or_more_hops", "relationship_property", "comparison", "string_match",

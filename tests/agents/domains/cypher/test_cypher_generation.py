@@ -6,7 +6,7 @@ import json
 import pytest
 
 from agents.domains import Task
-from agents.domains.cypher.generate import CypherDomain
+from agents.domains.cypher.plans import LEVELS
 from agents.example_graph import build_example_graph
 from agents.generation import GenerationConfig, category_schedule, run_generation
 from agents.teachers.base import LLMTeacher
@@ -88,4 +88,4 @@ def test_a_run_resumes_without_redoing_finished_slots(cypher_domain, tmp_path):
     assert second.skipped == 30 and second.done == 20
     assert store.finished_slots(config.run_id) == set(range(50))
     categories = {e.category for e in store.accepted_examples()}
-    assert categories == set(CypherDomain.categories)
+    assert categories == set(cypher_domain.categories) == set(LEVELS)
