@@ -5,10 +5,16 @@ fuzz run (benchmarks/fuzz_inputs.py) share them."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
+
+def examples(in_ci: int) -> int:
+    """Inputs per property test: few in the test suite, as many as benchmarks/fuzz_inputs.py asks for."""
+    return int(os.environ.get("DOMAINFORGE_FUZZ_EXAMPLES", in_ci))
+
 
 # -- Cypher: random schemas and data, written as the script --graph reads -------------------
 

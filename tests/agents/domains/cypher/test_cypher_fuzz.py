@@ -15,12 +15,12 @@ from agents.generation import GenerationConfig, run_generation
 from agents.teachers.template import TemplateTeacher
 from forge.errors import InputError
 from forge.sqlite_store import SQLiteStore
-from tests.strategies import random_graphs
+from tests.strategies import examples, random_graphs
 
 CRASHES = {"generator_error", "verifier_error", "critic_error"}
 
 
-@settings(max_examples=30, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(30), deadline=None, print_blob=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                                     HealthCheck.too_slow])
 @given(graph=random_graphs())
 def test_any_small_graph_generates_or_is_refused_up_front(graph, tmp_path_factory):

@@ -14,12 +14,12 @@ from agents.generation import GenerationConfig, run_generation
 from agents.teachers.template import TemplateTeacher
 from forge.errors import InputError
 from forge.sqlite_store import SQLiteStore
-from tests.strategies import docs_folders
+from tests.strategies import examples, docs_folders
 
 CRASHES = {"generator_error", "verifier_error", "critic_error"}
 
 
-@settings(max_examples=40, deadline=None, print_blob=True,
+@settings(max_examples=examples(40), deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files=docs_folders(), context=st.sampled_from(["retrieved", "none"]))
 def test_any_small_docs_folder_generates_or_is_refused_up_front(files, context, tmp_path_factory):
