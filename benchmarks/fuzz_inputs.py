@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 TESTS = {
     "cypher": "tests/agents/domains/cypher/test_cypher_fuzz.py::test_any_small_graph_generates_or_is_refused_up_front",
     "docs": "tests/agents/domains/docs/test_docs_fuzz.py::test_any_small_docs_folder_generates_or_is_refused_up_front",
+    "config": "tests/agents/domains/config/test_config_fuzz.py::test_any_valid_yaml_domain_generates_or_is_refused_up_front",
 }
 
 

@@ -151,3 +151,41 @@ def docs_folders(draw) -> dict[str, bytes]:
         else:
             files[f"latin{i}.md"] = ("# Caf\u00e9\n\n" + draw(INLINE) + " na\u00efve\n").encode("latin-1", errors="replace")
     return files
+
+
+# -- Config: random but valid YAML domains ----------------------------------------------------
+
+CATEGORY_NAMES = st.from_regex(r"[a-z][a-z_]{2,10}", fullmatch=True)
+CELLS = st.one_of(st.sampled_from(["Oslo", "Lyon", "", "42", "3.5", "O'Brien", "naïve", "a,b", 'say "hi"', "{{ x }}"]),
+                  st.integers(-5, 2000).map(str))
+
+
+@st.composite
+def config_domains(draw) -> dict[str, Any]:
+    """{yaml: the definition, files: {name: text}}: categories, seeds, variables of each kind (values, a range,
+    a CSV column, a whole CSV row) and templates that use them, with regex and length checks."""
+    categories = draw(st.lists(CATEGORY_NAMES, min_size=1, max_size=3, unique=True))
+    columns = draw(st.lists(st.from_regex(r"[a-z][a-z_]{1,8}", fullmatch=True), min_size=1, max_size=3, unique=True))
+    rows = draw(st.lists(st.lists(CELLS, min_size=len(columns), max_size=len(columns)), min_size=1, max_size=8))
+    csv = ",".join(columns) + "\n" + "".join(",".join(json.dumps(c) if ("," in c or '"' in c) else c for c in row) + "\n"
+                                            for row in rows)
+    variables = {"word": {"values": draw(st.lists(st.sampled_from(["red", "blue", "Ünïcode", "x y", "7"]), min_size=1,
+                                                  max_size=4))},
+                 "number": {"range": sorted(draw(st.lists(st.integers(-100, 100), min_size=2, max_size=2)))},
+                 "cell": {"file": "table.csv", "column": columns[0]},
+                 "row": {"file": "table.csv"}}
+    uses = ["{{ word }}", "{{ number }}", "{{ cell }}", "{{ row." + columns[-1] + " }}"]
+    templates = {c: [{"instruction": f"Question {i} about {draw(st.sampled_from(uses))} and {draw(st.sampled_from(uses))}?",
+                      "output": f"Answer {draw(st.sampled_from(uses))}."} for i in range(draw(st.integers(1, 3)))]
+                 for c in categories}
+    seeds = [{"instruction": f"Seed question {i}?", "output": f"Seed answer {i}.", "category": categories[i % len(categories)]}
+             for i in range(5)]
+    checks = draw(st.lists(st.one_of(
+        st.just({"type": "length", "min_chars": 1, "max_chars": 2000}),
+        st.sampled_from([{"type": "regex", "must_match": r"\S"}, {"type": "regex", "must_not_match": r"\bTODO\b"}])),
+        max_size=2))
+    definition = {"name": "fuzzed", "description": "a fuzzed domain", "system_prompt": "Answer briefly.",
+                  "format": "instruction", "categories": {c: {"weight": draw(st.sampled_from([0.5, 1, 3]))} for c in categories},
+                  "seeds": seeds, "variables": variables, "templates": templates, "checks": checks,
+                  "evaluation": {"share": 0.2}}
+    return {"yaml": definition, "files": {"table.csv": csv}}
