@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.domains import all_sources, domain_choice, load_domain
+from agents.domains import DOMAINS, all_sources, domain_choice, load_domain
 from evaluators import context as book
 from forge.errors import InputError
 from forge.workspace import Workspace
@@ -28,8 +28,10 @@ def answering_domain(domain: str | None, given: dict[str, str | None]) -> str:
     readers = [set(declared[name][1]) for name in named]
     candidates = set.intersection(*readers) if readers else set()
     if len(candidates) != 1:
-        raise InputError("say what to ask about: --docs DIR (your documentation) or --repo DIR (your repository), "
-                         "or --domain NAME")
+        # the domains a student reads passages in: those that declare the `context` source
+        readers = declared["context"][1] if "context" in declared else []
+        ways = " or ".join(f"{DOMAINS[d].sources[0].option} DIR ({d})" for d in readers)
+        raise InputError(f"say what to ask about: {ways}, or --domain NAME")
     return candidates.pop()
 
 

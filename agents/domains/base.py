@@ -273,7 +273,8 @@ class Domain(Protocol):
 
     def ask(self, question: str) -> Example:
         """A user's question as the student gets it, with the passages it reads."""
-        raise InputError(f"domain {self.name} answers no free questions: ask the docs or repo domain")
+        raise InputError(f"domain {self.name} answers no free questions: ask a domain that reads passages "
+                         "(--context retrieved)")
 
     def check_answer(self, item: Example, answer: str) -> list[Check]:
         """The domain's checks on a student's answer to an asked question, one per

@@ -26,6 +26,7 @@ included, so the student is scored on reading pages it never saw.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections import defaultdict
@@ -123,6 +124,11 @@ class DocsDomain(Domain):
             elif all(held) or not any(held):
                 self.facts[all(held) and bool(held)][fact.category].append(fact)
         self.categories = tuple(c for c in CATEGORIES if self.facts[False][c])
+        for category in CATEGORIES:
+            if category not in self.categories:
+                logging.getLogger("domainforge").warning(
+                    "%s: these docs give nothing to ask of this kind (%s); its share goes to the other categories",
+                    category, CATEGORIES[category])
         covered = {c: len(self.facts[False][c]) for c in self.categories if c != NOT_COVERED}
         if not covered:
             raise InputError(f"--docs {corpus.root}: found nothing to ask about in {len(ids)} section(s): no definitions, "
@@ -317,7 +323,7 @@ class DocsDomain(Domain):
 
     # -- open book ----------------------------------------------------------------------
 
-    def _passage(self, sid: str, keep: list[str] = (), question: str = "") -> book.Passage:
+    def _passage(self, sid: str, keep: tuple[str, ...] | list[str] = (), question: str = "") -> book.Passage:
         section = self.corpus.section(sid)
         return book.Passage(sid, book.window(check.plain(section.text), self.passage_chars, keep, content_words(question)))
 
@@ -509,8 +515,6 @@ class DocsDomain(Domain):
 
 
 def open_domain(sources: dict[str, str]) -> DocsDomain:
-    import logging
-
     from agents.domains.docs.corpus import load_docs
 
     chars = context_chars(sources)

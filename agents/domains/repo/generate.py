@@ -25,6 +25,7 @@ best spans over the whole repository.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from pathlib import Path
@@ -52,6 +53,9 @@ CATEGORIES = {
 }
 WEIGHTS = {"implement": 0.25, "explain": 0.15, "usage": 0.15, "write_test": 0.15, "error_handling": 0.1, "repo_qa": 0.2}
 SANDBOXED = ("implement", "write_test")
+NEEDS = {"implement": "documented functions that tests call", "explain": "doc comments",
+         "usage": "functions called elsewhere in the code", "write_test": "documented functions that tests call",
+         "error_handling": "functions that return or raise errors", "repo_qa": "doc comments"}
 HELD_OUT_SHARE = 0.2
 MIN_FUNCTIONS_TO_HOLD_OUT = 20
 GO_ERROR = re.compile(r"\b(Err\w+|errors\.New|fmt\.Errorf)\b")
@@ -115,6 +119,11 @@ class RepoDomain(Domain):
             raise InputError(f"{index.root} has no documented functions or types to write examples about. The repo "
                              "domain needs Go or Python code with doc comments (and tests, to implement functions).")
         self.categories = tuple(c for c in CATEGORIES if self.pools[False][c])
+        for category in CATEGORIES:
+            if category not in self.categories:
+                logging.getLogger("domainforge").warning(
+                    "%s: this repository gives nothing of this kind (%s: it needs %s); its share goes to the other "
+                    "categories", category, CATEGORIES[category], NEEDS[category])
         self.retriever = CodeRetriever(index, code) if self.open_book else None
 
     # -- the offline teacher ---------------------------------------------------------
