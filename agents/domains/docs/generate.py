@@ -419,11 +419,15 @@ class DocsDomain(Domain):
         return checks
 
     def duplicate_key(self, example: Example) -> str:
-        """Questions about one thing in one section, answered alike, are one example however they are phrased
-        (refusals for want of the oracle: however they are phrased, one per question)."""
+        """Questions about one thing in one section, answered alike, are one example however they are phrased.
+        A refusal for want of the oracle is keyed by the answer it withholds, so refusals repeat no more than
+        answers do: keyed by the question, they piled up round after round while answers were deduplicated,
+        and a student trained on that pile learned to refuse everything."""
+        if self._oracle_missing(example):
+            meta = example.metadata
+            return content_hash([example.category, "withheld", sorted(meta["oracle"]), sorted(meta.get("evidence", []))])
         parsed = check.parse_answer(example.payload["output"])
-        asked = [example.payload["instruction"].lower()] if self._oracle_missing(example) else []
-        return content_hash([example.category, sorted(parsed.citations), check.plain(parsed.body).lower(), *asked])
+        return content_hash([example.category, sorted(parsed.citations), check.plain(parsed.body).lower()])
 
     # -- evaluation ---------------------------------------------------------------------
 

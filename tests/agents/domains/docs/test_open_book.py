@@ -113,3 +113,15 @@ def test_an_asked_question_is_checked_quote_by_quote(domain):
     assert any(c.name == "citation" and c.reason == "cites_outside_context" for c in outside)
     (refusal,) = domain.check_answer(item, NOT_IN_CONTEXT)
     assert refusal.name == "refusal" and refusal.passed
+
+
+def test_refusals_repeat_no_more_than_the_answers_they_withhold(domain):
+    """Two phrasings of one question whose oracle is withheld are one example, as two phrasings of the answered
+    question are: otherwise refusals pile up round after round while answers are deduplicated."""
+    fact, _ = domain._pick("how_to", "p", held_out=False)
+    drafts = [domain._draft(fact, __import__("random").Random(seed)) for seed in range(20)]
+    question_of = {d["question"]: d for d in drafts}
+    assert len(question_of) >= 2
+    withheld = [domain._example("how_to", q, NOT_IN_CONTEXT, [], [], d["answer"]) for q, d in question_of.items()]
+    answered = [domain._example("how_to", q, d["answer"], context=[]) for q, d in question_of.items()]
+    assert len({domain.duplicate_key(e) for e in withheld}) == len({domain.duplicate_key(e) for e in answered}) == 1
