@@ -74,7 +74,7 @@ PRESETS: dict[str, Preset] = {
                    replay=1.0,
                    tiny_shape={"vocab_size": 1024, "hidden_size": 256, "layers": 4, "heads": 4, "max_positions": 512}),
     "smollm2_135m": Preset("smollm2_135m", "shipped:smollm2", params_b=0.135, hidden_size=576, num_layers=30,
-                           lora_r=16, lora_alpha=32, lora_dropout=0.0, max_seq_len=1024, batch_size=8, grad_accum=1,
+                           lora_r=16, lora_alpha=32, lora_dropout=0.0, max_seq_len=512, batch_size=8, grad_accum=1,
                            learning_rate=1e-3, epochs=3.0),
     "qwen_0_5b": Preset("qwen_0_5b", "Qwen/Qwen2.5-0.5B-Instruct", params_b=0.49, hidden_size=896, num_layers=24,
                         lora_r=16, lora_alpha=32, max_seq_len=1024, batch_size=8, grad_accum=2, learning_rate=2e-4),

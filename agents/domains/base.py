@@ -121,8 +121,8 @@ CONTEXT = Source("context", "what the student reads with each question: retrieve
                  "the sources it answers from, as RAFT trains; the default) or none (closed book: it answers from "
                  "memory)", kind="choice", choices=("retrieved", "none"), default="retrieved")
 CONTEXT_CHARS = Source("context_chars", "the most characters of passages shown with one question, over 4 passages "
-                       "(default 2000, about 500 tokens: keep question, passages and answer inside the student's "
-                       "max_seq_len)", kind="text", default="2000")
+                       "(default 1200, about 300 tokens: keep question, passages and answer inside the student's "
+                       "max_seq_len; smollm2_135m's is 512)", kind="text", default="1200")
 
 
 def context_chars(sources: dict[str, str]) -> int:

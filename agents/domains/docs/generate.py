@@ -106,7 +106,7 @@ class DocsDomain(Domain):
     draft_model = DocsDraft
     answer_tokens = 256
 
-    def __init__(self, corpus: DocsCorpus, context: str = "retrieved", context_chars: int = 2000) -> None:
+    def __init__(self, corpus: DocsCorpus, context: str = "retrieved", context_chars: int = 1200) -> None:
         self.corpus = corpus
         self.product = corpus.title
         self.open_book = context == "retrieved"

@@ -90,7 +90,7 @@ class RepoDomain(Domain):
     blocking_verify = True  # sandbox runs take seconds
     answer_tokens = 384
 
-    def __init__(self, index: RepoIndex, sandbox, context: str = "retrieved", context_chars: int = 2000) -> None:
+    def __init__(self, index: RepoIndex, sandbox, context: str = "retrieved", context_chars: int = 1200) -> None:
         self.index, self.sandbox = index, sandbox
         self.open_book = context == "retrieved"
         self.max_lines = max(6, context_chars // book.PASSAGES // 25)  # a passage's lines, at ~25 characters each
