@@ -4,12 +4,41 @@ fuzz run (benchmarks/fuzz_inputs.py) share them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
+
+CRASHES = {"generator_error", "verifier_error", "critic_error"}
+"""Rejection reasons that mean our code raised: never right for any input."""
+
+
+def template_run(domain, registered: str, sources: dict[str, str], store_path, count: int) -> dict:
+    """A whole generation run of `count` slots with the template teacher and critic on the opened
+    `domain` (registry name `registered`); its store summary. Every slot must end, accepted or rejected."""
+    from agents.generation import GenerationConfig, run_generation
+    from agents.teachers.template import TemplateTeacher
+    from forge.sqlite_store import SQLiteStore
+
+    store = SQLiteStore(store_path)
+    config = GenerationConfig(domain=registered, sources=sources, teacher="template", critic="template", count=count,
+                              max_attempts=1)
+    teacher = TemplateTeacher(domain)
+    try:
+        progress = asyncio.run(run_generation(domain, teacher, teacher, store, config))
+        summary = store.summary(config.run_id)
+    finally:
+        store.close()
+    assert progress.done == count and summary["accepted"] + summary["rejected"] == count
+    return summary
+
+
+def crashes(summary: dict) -> dict[str, int]:
+    return {reason: n for reason, n in summary["rejected_by_reason"].items() if reason in CRASHES}
+
 
 def examples(in_ci: int) -> int:
     """Inputs per property test: few in the test suite, as many as benchmarks/fuzz_inputs.py asks for."""

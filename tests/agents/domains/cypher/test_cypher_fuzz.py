@@ -15,9 +15,7 @@ from agents.generation import GenerationConfig, run_generation
 from agents.teachers.template import TemplateTeacher
 from forge.errors import InputError
 from forge.sqlite_store import SQLiteStore
-from tests.strategies import examples, random_graphs
-
-CRASHES = {"generator_error", "verifier_error", "critic_error"}
+from tests.strategies import crashes, examples, random_graphs, template_run
 
 
 @settings(max_examples=examples(30), deadline=None, print_blob=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -32,18 +30,9 @@ def test_any_small_graph_generates_or_is_refused_up_front(graph, tmp_path_factor
         event("refused up front")
         assert str(exc)  # refused with a message, nothing written
         return
-    store = SQLiteStore(folder / "examples.sqlite")
-    config = GenerationConfig(domain="cypher", sources={"graph": str(folder)}, teacher="template", critic="template",
-                              count=2 * len(domain.categories), max_attempts=1)
-    teacher = TemplateTeacher(domain)
-    progress = asyncio.run(run_generation(domain, teacher, teacher, store, config))
-    summary = store.summary(config.run_id)
-    assert progress.done == config.count
-    assert summary["accepted"] + summary["rejected"] == config.count
+    summary = template_run(domain, "cypher", {"graph": str(folder)}, folder / "examples.sqlite", 2 * len(domain.categories))
     event(f"{len(domain.categories)} categories")
-    crashed = {r: n for r, n in summary["rejected_by_reason"].items() if r in CRASHES}
-    assert not crashed, (crashed, graph.script()[:2000])
-    store.close()
+    assert not crashes(summary), (crashes(summary), graph.script()[:2000])
     domain.close()
 
 

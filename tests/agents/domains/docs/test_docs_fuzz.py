@@ -4,19 +4,12 @@ headings, big tables) either opens, naming the files it skips, or is refused
 with a clear message; and every slot of a run on it ends accepted, or
 rejected with a reason that is not a crash of ours. Open and closed book."""
 
-import asyncio
-
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from agents.domains.docs.corpus import load_docs
 from agents.domains.docs.generate import DocsDomain
-from agents.generation import GenerationConfig, run_generation
-from agents.teachers.template import TemplateTeacher
 from forge.errors import InputError
-from forge.sqlite_store import SQLiteStore
-from tests.strategies import examples, docs_folders
-
-CRASHES = {"generator_error", "verifier_error", "critic_error"}
+from tests.strategies import crashes, docs_folders, examples, template_run
 
 
 @settings(max_examples=examples(40), deadline=None, print_blob=True,
@@ -33,17 +26,10 @@ def test_any_small_docs_folder_generates_or_is_refused_up_front(files, context, 
         event("refused up front")
         assert str(exc)
         return
-    store = SQLiteStore(tmp_path_factory.mktemp("ws") / "examples.sqlite")
-    config = GenerationConfig(domain="docs", sources={"docs": str(folder), "context": context}, teacher="template",
-                              critic="template", count=2 * len(domain.categories), max_attempts=1)
-    teacher = TemplateTeacher(domain)
-    asyncio.run(run_generation(domain, teacher, teacher, store, config))
-    summary = store.summary(config.run_id)
-    assert summary["accepted"] + summary["rejected"] == config.count
+    summary = template_run(domain, "docs", {"docs": str(folder), "context": context},
+                           tmp_path_factory.mktemp("ws") / "examples.sqlite", 2 * len(domain.categories))
     event(f"{len(domain.categories)} categories")
-    crashed = {r: n for r, n in summary["rejected_by_reason"].items() if r in CRASHES}
-    assert not crashed, (crashed, {name: data[:300] for name, data in files.items()})
+    assert not crashes(summary), (crashes(summary), {name: data[:300] for name, data in files.items()})
     items = domain.heldout_items() or []
     for item in items:  # the held-out items score their own reference as right
         assert domain.score_answer(item, item.payload["output"]).passed or item.metadata.get("context") is not None
-    store.close()
