@@ -24,6 +24,12 @@ TESTS = {
     "cypher": "tests/agents/domains/cypher/test_cypher_fuzz.py::test_any_small_graph_generates_or_is_refused_up_front",
     "docs": "tests/agents/domains/docs/test_docs_fuzz.py::test_any_small_docs_folder_generates_or_is_refused_up_front",
     "config": "tests/agents/domains/config/test_config_fuzz.py::test_any_valid_yaml_domain_generates_or_is_refused_up_front",
+    "mtg": "tests/agents/domains/mtg/test_mtg_fuzz.py::test_any_rules_document_generates_or_is_refused_up_front",
+    "chat": "tests/agents/domains/chat/test_chat_fuzz.py::"
+            "test_any_conversation_export_imports_and_generates_or_is_refused_up_front",
+    "repo": "tests/agents/domains/repo/test_repo_fuzz.py::test_any_small_repository_generates_or_is_refused_up_front",
+    "coding": "tests/agents/domains/coding/test_coding_fuzz.py::"
+              "test_any_small_python_repository_generates_or_is_refused_up_front",
 }
 
 

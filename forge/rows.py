@@ -7,6 +7,7 @@ user can see what was left out), a row's category taken from `category`,
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Iterator, TypeVar
@@ -21,12 +22,18 @@ CATEGORY_NAMES = ("type", "task_type")
 """What published files call a row's category."""
 
 
+def text_lines(text: str) -> list[str]:
+    """Lines split at line ends only (LF, CRLF, CR). str.splitlines also splits at U+2028, U+2029 and
+    U+0085, which a JSON string holds as they are when written with ensure_ascii=False."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
 def validate_rows(path: Path, model: type[Row]) -> tuple[list[tuple[int, Row]], list[str]]:
     """(line, row) for every valid row, and a problem for every invalid one; the
     model decides what an unknown field is. OSError or UnicodeDecodeError when
     the file cannot be read at all."""
     rows, problems = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text_lines(path.read_text(encoding="utf-8")), start=1):
         if not line.strip():
             continue
         try:
@@ -62,7 +69,7 @@ def read_rows(path: Path, model: type[Row], what: str) -> PublishedRows[Row]:
     each row of `what` needs."""
     fields = set(model.model_fields)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = text_lines(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}. "
                          f"Pass a JSONL file of {what}.") from exc

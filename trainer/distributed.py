@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from forge.errors import InputError
+from forge.rows import text_lines
 from trainer.presets import Preset
 from trainer.sft import TrainResult, train_student
 
@@ -62,7 +63,7 @@ def main(launch: Path) -> None:
     """One torchrun process: the rows and options the parent wrote, trained; rank 0 reports progress."""
     options = json.loads((launch / "options.json").read_text())
     preset = _preset(options.pop("preset"))
-    rows = {name: [json.loads(line) for line in (launch / f"{name}.jsonl").read_text().splitlines()]
+    rows = {name: [json.loads(line) for line in text_lines((launch / f"{name}.jsonl").read_text()) if line]
             for name in ("train", "validation")}
     first = int(os.environ.get("RANK", "0")) == 0
     train_student(preset, options.pop("base"), rows["train"], rows["validation"], options.pop("out_dir"), **options,

@@ -9,6 +9,7 @@ The cycle, the CLI and the service only ever talk to this protocol.
 
 from __future__ import annotations
 
+import logging
 import os
 from abc import abstractmethod
 from dataclasses import dataclass, field
@@ -160,6 +161,11 @@ class EvalFile:
     @property
     def summary(self) -> str:
         return f"{len(self.skipped)} of {self.rows} references {self.failing}"
+
+
+def leave_out(category: str, why: str) -> None:
+    """Say up front that the sources cannot feed `category`, and why, rather than fail its slots one by one."""
+    logging.getLogger("domainforge").warning("%s: %s; its share goes to the other categories", category, why)
 
 
 def open_sandbox_for(sources: dict[str, str], size: int = 2, limits=None):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from forge.errors import InputError
-from forge.rows import CATEGORY_NAMES
+from forge.rows import CATEGORY_NAMES, text_lines
 
 FORMATS = ("sharegpt", "openai", "csv")
 SPEAKERS = {"human": "user", "user": "user", "customer": "user", "client": "user", "prompter": "user",
@@ -82,7 +82,7 @@ def _json_objects(path: Path, text: str) -> list[tuple[int, Any, str]]:
     stripped = text.lstrip()
     if not stripped.startswith("["):
         found = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text_lines(text), start=1):
             if line.strip():
                 try:
                     found.append((number, json.loads(line), ""))

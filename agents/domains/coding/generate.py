@@ -73,6 +73,27 @@ def _operand(expr: str) -> str:
     return f"({expr})" if isinstance(node, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.IfExp, ast.Lambda)) else expr
 
 
+def doctest_asserts(docstring: str) -> tuple[tuple[str, str], ...]:
+    """(expression, expected) of each doctest example an `assert expression == expected` checks: one line
+    that is an expression, with a value shown that is one too. `print(x)` compares `str(x)` with the
+    text shown. Others are left out: assignments, statements, exceptions, ELLIPSIS and other directives."""
+    found = []
+    for example in doctest.DocTestParser().get_examples(docstring):
+        source, want = example.source.strip(), example.want.strip()
+        if not want or example.exc_msg is not None or example.options:
+            continue
+        try:
+            call = parse_python(source, mode="eval").body
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
+                    and len(call.args) == 1 and not call.keywords):
+                source, want = f"str({ast.unparse(call.args[0])})", repr(want)
+            parse_python(want, mode="eval")
+        except SyntaxError:
+            continue
+        found.append((source, want))
+    return tuple(found)
+
+
 def extract_functions(repo: Path) -> list[Function]:
     """Module-level functions with a docstring and at least one doctest example."""
     found = []
@@ -93,8 +114,7 @@ def extract_functions(repo: Path) -> list[Function]:
             used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             if (used & module_names) - {node.name}:
                 continue  # needs other code of its module: not runnable on its own
-            examples = tuple((e.source.strip(), e.want.strip()) for e in doctest.DocTestParser().get_examples(docstring)
-                             if e.want.strip() and "\n" not in e.source.strip())
+            examples = doctest_asserts(docstring)
             if not examples:
                 continue
             source = "\n".join(imports + [ast.get_source_segment(text, node)]) + "\n"

@@ -35,7 +35,7 @@ import jinja2.nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from forge.rows import validate_rows
+from forge.rows import text_lines, validate_rows
 from forge.yaml_file import ConfigError, Loc, YamlDocument
 
 MIN_SEEDS = 5  # as InstructLab asks of a taxonomy leaf
@@ -318,7 +318,7 @@ def _file_values(name: str, variable: Variable, base: Path, document: YamlDocume
             with path.open(encoding="utf-8", newline="") as f:
                 rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
         else:
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            rows = [json.loads(line) for line in text_lines(path.read_text(encoding="utf-8")) if line.strip()]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
         problems.append(document.problem(("variables", name, "file"), f"cannot read {path}: {exc}. Fix the path "
                                          "(relative to this file's folder); CSV needs a header row, JSONL one object a line"))

@@ -11,7 +11,6 @@ the student gets wrong.
 
 from __future__ import annotations
 
-import logging
 import random
 import re
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, leave_out, with_steering
 from agents.domains.cypher.lexicon import NUMBER_WORDS, name_words, plural
 from agents.domains.cypher.plans import LEVELS, SMALL_LABEL, PlanSampler
 from agents.domains.cypher.verify import execution_match, query_constructs, schema_names, verify_cypher_example
@@ -86,9 +85,7 @@ class CypherDomain(Domain):
                              "relationships for most levels); check that it holds what you meant to load")
         for level in LEVELS:
             if level not in self.categories:
-                logging.getLogger("domainforge").warning(
-                    "%s: this graph gives no query of this level (%s); its share goes to the other categories",
-                    level, LEVELS[level])
+                leave_out(level, f"this graph gives no query of this level ({LEVELS[level]})")
         self.default_weights = {c: w for c, w in self.default_weights.items() if c in self.categories}
 
     # -- what the example graph calls ---------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import kglite
 
 from forge.errors import InputError
+from forge.rows import text_lines
 
 # Query warnings come back on each result; printing them too would flood the
 # terminal during a 500-example run.
@@ -99,7 +100,7 @@ def split_statements(script: str) -> list[tuple[int, str]]:
     statements: list[tuple[int, str]] = []
     current: list[str] = []
     start_line, quote = 1, ""
-    for number, line in enumerate(script.splitlines(), start=1):
+    for number, line in enumerate(text_lines(script), start=1):
         if not quote and line.lstrip().startswith("//"):
             continue
         if not current and not line.strip():

@@ -158,7 +158,9 @@ def display_key(fields: dict[str, Field]) -> str:
         candidates = sorted(f.name for f in fields.values() if f.role in roles)
         if candidates:
             return min(candidates, key=lambda p: (p.lower() not in ("name", "title"), len(p), p))
-    return sorted(fields)[0]
+    # Too few nodes to judge (three movies): a property called name or title, else any but a list or a map.
+    scalars = sorted(f.name for f in fields.values() if f.role != "other") or sorted(fields)
+    return min(scalars, key=lambda p: (p.lower() not in ("name", "title"), p))
 
 
 def property_words(owner: str, name: str) -> str:

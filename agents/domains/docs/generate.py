@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Critique, Domain, EvalFile, Task, context_chars, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, context_chars, leave_out, with_steering
 from agents.domains.docs.facts import DESCRIBED, OPTION_HEADER, Fact, find_facts, sentences
 from agents.domains.docs import verify as check
 from agents.domains.docs.corpus import DocsCorpus
@@ -126,9 +126,7 @@ class DocsDomain(Domain):
         self.categories = tuple(c for c in CATEGORIES if self.facts[False][c])
         for category in CATEGORIES:
             if category not in self.categories:
-                logging.getLogger("domainforge").warning(
-                    "%s: these docs give nothing to ask of this kind (%s); its share goes to the other categories",
-                    category, CATEGORIES[category])
+                leave_out(category, f"these docs give nothing to ask of this kind ({CATEGORIES[category]})")
         covered = {c: len(self.facts[False][c]) for c in self.categories if c != NOT_COVERED}
         if not covered:
             raise InputError(f"--docs {corpus.root}: found nothing to ask about in {len(ids)} section(s): no definitions, "

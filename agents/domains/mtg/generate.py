@@ -18,10 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.domains.base import Critique, Domain, EvalFile, Task, with_steering
+from agents.domains.base import Critique, Domain, EvalFile, Task, leave_out, with_steering
 from agents.domains.mtg import verify as mtg
 from agents.domains.mtg.ipg import InfractionProcedureGuide
 from agents.domains.mtg.rules import ComprehensiveRules
+from forge.errors import InputError
 from forge.records import Check, Example
 from forge.rows import read_rows
 
@@ -39,6 +40,11 @@ NAMES = ("Grizzly Bear", "Hill Giant", "Ogre Brute", "Elvish Scout", "Stone Wall
 KEYWORDS = ("first strike", "double strike", "deathtouch", "trample", "lifelink")
 KEYWORD_RULES = {"first strike": "702.7b", "double strike": "702.4b", "deathtouch": "702.2c", "trample": "702.19b",
                  "lifelink": "702.15b"}
+SCENARIO_RULES = {  # what the rules model cites in each kind of scenario
+    "combat_damage": ("510.1a", "510.2", "704.5g", *KEYWORD_RULES.values()),
+    "stack_resolution": ("405.5", "608.2b", "701.6a", "704.5g"),
+    "state_based_actions": ("704.5a", "704.5f", "704.5g", "704.5j"),
+}
 
 
 class RulingEvalRow(BaseModel):
@@ -78,9 +84,23 @@ class MtgDomain(Domain):
     def __init__(self, rules: ComprehensiveRules, ipg: InfractionProcedureGuide | None = None) -> None:
         self.rules = rules
         self.ipg = ipg
-        self.categories = tuple(CATEGORIES) + ((TOURNAMENT,) if ipg else ())
         self.citable = [r.number for r in rules.numbered if len(r.text) > 40]
         self.keywords = [n for n in rules.children("702") if rules.children(n)]
+        # Said up front, not found slot by slot: a category these rules cannot feed leaves the schedule.
+        lacking: dict[str, str] = {}
+        if not self.citable:
+            lacking["rule_explanation"] = "these rules have no numbered rule with a sentence to explain"
+        if not self.keywords:
+            lacking["keyword_ability"] = "these rules have no keyword ability under rule 702 with subrules"
+        for category, numbers in SCENARIO_RULES.items():
+            if absent := [n for n in numbers if rules.rule(n) is None]:
+                lacking[category] = f"the rules model cites {', '.join(absent)}, which these rules do not have"
+        self.categories = tuple(c for c in CATEGORIES if c not in lacking) + ((TOURNAMENT,) if ipg else ())
+        if not self.categories:
+            raise InputError(f"the Comprehensive Rules effective {rules.effective_date} give no ruling to write: "
+                             f"{'; '.join(lacking.values())}. Pass the whole plain-text rules with --rules PATH.")
+        for category, why in lacking.items():
+            leave_out(category, why)
 
     def citations(self, text: str) -> list[str]:
         """CR rule numbers and, with a guide loaded, its sections as 'IPG 2.1'."""

@@ -33,7 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.domains.base import Critique, Domain, Task, context_chars, open_sandbox_for, with_steering
+from agents.domains.base import Critique, Domain, Task, context_chars, leave_out, open_sandbox_for, with_steering
 from agents.domains.repo import verify as check
 from evaluators.execution import code_of
 from agents.domains.repo.index import CITATION, RepoIndex, Symbol, is_test_path
@@ -96,7 +96,11 @@ class RepoDomain(Domain):
         self.max_lines = max(6, context_chars // book.PASSAGES // 25)  # a passage's lines, at ~25 characters each
         self.verifier = check.RepoVerifier(index, sandbox)
         self.revision = index.revision
-        code = [s for s in index.symbols if not s.is_test and not is_test_path(s.path)]  # tests are not what users ask about
+        # Tests and generated files are not what users ask about.
+        code = [s for s in index.symbols if not s.is_test and not is_test_path(s.path) and s.path not in index.generated]
+        if index.generated:
+            logging.getLogger("domainforge").warning("left out %d generated file(s), which say DO NOT EDIT: %s",
+                                                     len(index.generated), ", ".join(sorted(index.generated)[:5]))
         self.by_name = {s.name: s for s in code}
         functions = [s for s in code if s.is_callable]
         holding = len(functions) >= MIN_FUNCTIONS_TO_HOLD_OUT
@@ -121,9 +125,8 @@ class RepoDomain(Domain):
         self.categories = tuple(c for c in CATEGORIES if self.pools[False][c])
         for category in CATEGORIES:
             if category not in self.categories:
-                logging.getLogger("domainforge").warning(
-                    "%s: this repository gives nothing of this kind (%s: it needs %s); its share goes to the other "
-                    "categories", category, CATEGORIES[category], NEEDS[category])
+                leave_out(category, f"this repository gives nothing of this kind ({CATEGORIES[category]}: it needs "
+                                    f"{NEEDS[category]})")
         self.retriever = CodeRetriever(index, code) if self.open_book else None
 
     # -- the offline teacher ---------------------------------------------------------

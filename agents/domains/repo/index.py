@@ -287,6 +287,15 @@ def is_test_path(path: str) -> bool:
         or name == "conftest.py"
 
 
+GENERATED = re.compile(rb"^\s*(?://|#).*(?:\bDO NOT EDIT\b|@generated\b|\bautomatically generated\b)", re.M | re.I)
+
+
+def is_generated(data: bytes) -> bool:
+    """A file a tool wrote: Go's `// Code generated ... DO NOT EDIT.` and the markers of protoc, Thrift and
+    the like, in a comment among its first lines."""
+    return bool(GENERATED.search(data[:1000]))
+
+
 def is_test_class(node, in_test_file: bool) -> bool:
     """A class whose `test*` methods are tests: a unittest TestCase (any name),
     or a pytest class (`Test*`) in a test file."""
@@ -354,6 +363,10 @@ class RepoIndex:
     @cached_property
     def languages(self) -> set[str]:
         return {a.language for a in self.analyses.values()}
+
+    @cached_property
+    def generated(self) -> set[str]:
+        return {path for path, data in self.files.items() if is_generated(data)}
 
     def tests_for(self, symbol: Symbol) -> list[Symbol]:
         """Tests that call the symbol by name (Go: from its own package), those

@@ -4,6 +4,7 @@ templates that use them) generates, every slot accepted or rejected with a
 reason that is not a crash of ours, or is refused up front with a message."""
 
 import yaml
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 
 from agents.domains import domain_choice, load_domain
@@ -11,6 +12,7 @@ from forge.errors import InputError
 from tests.strategies import config_domains, crashes, examples, template_run
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(30), deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(domain=config_domains())

@@ -7,6 +7,7 @@ reason that is not a crash of ours."""
 
 import asyncio
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 
 from agents.domains.cypher.generate import CypherDomain
@@ -18,6 +19,7 @@ from forge.sqlite_store import SQLiteStore
 from tests.strategies import crashes, examples, random_graphs, template_run
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(30), deadline=None, print_blob=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                                     HealthCheck.too_slow])
 @given(graph=random_graphs())

@@ -51,6 +51,19 @@ def test_properties_are_used_as_people_use_them():
     assert profile("Review", "summary", ["A long and winding review of the whole thing, with opinions"] * 5).role == "text"
 
 
+def test_values_a_bolt_server_returns_are_never_compared_with_a_literal():
+    """What the neo4j driver hands back for temporal, spatial, list and map properties: role `other`."""
+    from neo4j.spatial import WGS84Point
+    from neo4j.time import Date, DateTime, Duration, Time
+
+    for values in ([Date(2024, 5, 1), Date(1999, 1, 2)] * 3, [DateTime(2024, 5, 1, 10, 30, 0)] * 4,
+                   [Time(10, 30, 0)] * 4, [Duration(days=3), Duration(months=1)] * 3,
+                   [WGS84Point((10.7, 59.9)), WGS84Point((2.35, 48.85))] * 3, [["drama", "crime"], []] * 3,
+                   [{"a": 1}] * 4, [Date(2024, 5, 1), "2024-05-02", None] * 3):
+        field = profile("Film", "released", values)
+        assert field.role == "other" and not field.comparable and not field.ordered, values
+
+
 def test_every_level_yields_verified_examples_the_critic_accepts(domain):
     for level in domain.categories:
         accepted = 0

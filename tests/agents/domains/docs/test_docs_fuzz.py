@@ -4,6 +4,7 @@ headings, big tables) either opens, naming the files it skips, or is refused
 with a clear message; and every slot of a run on it ends accepted, or
 rejected with a reason that is not a crash of ours. Open and closed book."""
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from agents.domains.docs.corpus import load_docs
@@ -12,6 +13,7 @@ from forge.errors import InputError
 from tests.strategies import crashes, docs_folders, examples, template_run
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(40), deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files=docs_folders(), context=st.sampled_from(["retrieved", "none"]))
