@@ -307,3 +307,12 @@ def test_conversations_have_two_to_six_turns_and_open_on_the_system_prompt(chat_
             assert messages[0] == {"role": "system", "content": chat_domain.system_prompt}
             assert 2 <= len(messages) - 1 <= 6 and messages[-1]["role"] == "assistant"
             assert isinstance(example, Example)
+
+
+def test_a_line_separator_inside_a_json_string_does_not_split_the_record(tmp_path):
+    """json.dumps(ensure_ascii=False), as `chat import` writes, leaves U+2028, U+2029 and U+0085 raw."""
+    path = tmp_path / "c.jsonl"
+    turns = [{"role": "user", "content": "one\u2028two\u2029three"}, {"role": "assistant", "content": "four\x85five"}]
+    path.write_text(json.dumps({"messages": turns}, ensure_ascii=False) + "\n", encoding="utf-8")
+    read = read_conversations(path, "openai")
+    assert not read.bad and read.records[0].messages == turns

@@ -83,3 +83,28 @@ def test_student_answers_are_scored_by_running_them(domain):
     item = domain.to_example(Task(0, "generation", "s"), domain.template_draft(Task(0, "generation", "s"), 1))
     assert domain.score_answer(item, item.payload["output"]).passed
     assert not domain.score_answer(item, "I do not know.").passed
+
+
+def test_only_doctests_an_assert_can_check_become_tests():
+    from agents.domains.coding.generate import doctest_asserts
+
+    doc = """Double x.
+
+    >>> double(2)
+    4
+    >>> print(double('a'))
+    aa
+    >>> y = double(1)
+    2
+    >>> double(1); double(2)
+    2
+    4
+    >>> double(None)
+    Traceback (most recent call last):
+    TypeError: bad
+    >>> double(3)  # doctest: +ELLIPSIS
+    6...
+    >>> double
+    <function double at 0x7f>
+    """
+    assert doctest_asserts(doc) == (("double(2)", "4"), ("str(double('a'))", "'aa'"))

@@ -185,3 +185,13 @@ def test_student_answers_are_measured_per_category(domain):
     measures = summarise(scores)["measures_by_category"]
     assert measures["combat_damage"] == {"citation_precision": 0.5, "citation_recall": 0.5, "outcome_correct": 1.0}
     assert measures["tournament"] == {"citation_precision": 1.0, "citation_recall": 1.0, "outcome_correct": 0.0}
+
+
+def test_rules_without_what_a_category_needs_leave_it_out_and_say_so(tmp_path, caplog):
+    text = (REPO / "data" / "mtg" / "rules_fixture.txt").read_text(encoding="utf-8-sig")
+    path = tmp_path / "rules.txt"
+    path.write_text(text.replace("510.2. All assigned", "Note: all assigned"))
+    with caplog.at_level("WARNING", logger="domainforge"):
+        domain = MtgDomain(load_rules(path))
+    assert "combat_damage" not in domain.categories and "stack_resolution" in domain.categories
+    assert "combat_damage: the rules model cites 510.2, which these rules do not have" in caplog.text
