@@ -68,7 +68,8 @@ class CyclePrinter:
             console.print(f"{data['input_rows']} accepted -> {data['train_rows']} train rows ({data['grounding_rows']} "
                           f"general English), {data['validation_rows']} validation; removed {data['exact_duplicates']} "
                           f"exact and {data['near_duplicates']} near duplicates, {data['contaminated']} overlapping "
-                          f"the evaluation sets")
+                          f"the evaluation sets" + (f"; left out {data['refusals_left_out']} refusals beyond a quarter "
+                                                      "of the examples" if data.get("refusals_left_out") else ""))
             console.print(f"category balance: {data['by_category']}")
         elif kind == "training" and data["resuming"]:
             console.print(f"resuming training from its last checkpoint, {data['resuming']}")

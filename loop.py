@@ -188,7 +188,7 @@ class ImprovementCycle:
                                              "generation": summary, "plan": state["plan"]}}
 
     def curate(self, state: CycleState) -> CycleState:
-        from evaluators.curation import curate, load_rows
+        from evaluators.curation import cap_refusals, curate, load_rows
         from forge.export import example_row, export_jsonl
 
         round_ = state["round"]
@@ -202,12 +202,15 @@ class ImprovementCycle:
             new, earlier = [e for e in accepted if e.id in fresh], [e for e in accepted if e.id not in fresh]
             wanted = round(self.replay / (1 - self.replay) * len(new))
             accepted = new + random.Random(f"{self.config.generation.seed}:{round_}").sample(earlier, min(wanted, len(earlier)))
+        accepted, refusals_left_out = cap_refusals(accepted, self.domain.teaches_refusal,
+                                                   f"{self.config.generation.seed}:{round_}:refusals")
         export_jsonl(accepted, self.run.accepted(round_))
         store.close()
         eval_rows = [example_row(e) for split in state["heldout"] for e in self._heldout(state, split)]
         train, validation, report = curate(load_rows(self.run.accepted(round_)), eval_rows,
                                            load_rows(self.config.grounding), self.config.grounding_ratio,
                                            seed=self.config.generation.seed)
+        report.refusals_left_out = refusals_left_out
         for split, rows in (("train", train), ("validation", validation)):
             self.run.rows(round_, split).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         self.emit("curated", round_, **report.to_dict())

@@ -110,6 +110,14 @@ def assemble(oracle: list[str], near: list[str], pool: list[str], rng: random.Ra
     return chosen
 
 
+def each_citation_in_context(citations: Iterable[str], inside: Callable[[str], bool],
+                              shown_as: Callable[[str], str]) -> list[Check]:
+    """A student's answer, one check per citation: in the context it read, or not (what `ask` marks)."""
+    return [Check("citation", True, f"{shown_as(c)} is in the context") if inside(c) else
+            Check("citation", False, f"{shown_as(c)} is not in the context: the student did not read it here",
+                  "cites_outside_context") for c in citations]
+
+
 def check_within_context(citations: Iterable[str], passages: list[Passage],
                          covers: Callable[[Passage, str], bool] = lambda p, c: p.id == c,
                          quotes: Iterable[tuple[str, str]] = (),

@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from forge.errors import InputError
 from forge.records import stable_fraction
@@ -25,6 +25,11 @@ CONTAMINATION_NGRAM = 8
 # values (and so answers) differ were flagged; at 0.8 only rows that differ in
 # a detail (a LIMIT, one word) from an evaluation item are.
 CONTAMINATION_SHARE = 0.8
+T = TypeVar("T")
+REFUSAL_SHARE = 0.25
+"""The most of a round's domain examples whose answer is a refusal. RAFT leaves the oracle out of a
+fixed share; when refusals outnumber answers (HTTPX, round 2: the template teacher's answers ran out as
+duplicates, 21 of 35 rows refused), a small student learns to refuse everything."""
 
 
 def row_problems(row: Any) -> list[str]:
@@ -168,9 +173,21 @@ class CurationReport:
     train_rows: int = 0
     validation_rows: int = 0
     by_category: dict[str, int] = field(default_factory=dict)
+    refusals_left_out: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def cap_refusals(examples: list[T], refuses: Callable[[T], bool], seed: str) -> tuple[list[T], int]:
+    """The examples with refusals kept to REFUSAL_SHARE of them (a seeded sample of the
+    refusals), in their order; and how many refusals were left out."""
+    refusals = [i for i, e in enumerate(examples) if refuses(e)]
+    room = int(REFUSAL_SHARE / (1 - REFUSAL_SHARE) * (len(examples) - len(refusals)))
+    if len(refusals) <= room:
+        return examples, 0
+    dropped = set(random.Random(seed).sample(refusals, len(refusals) - room))
+    return [e for i, e in enumerate(examples) if i not in dropped], len(dropped)
 
 
 def curate(rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]], grounding: list[dict[str, Any]],

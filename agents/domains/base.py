@@ -270,6 +270,11 @@ class Domain(Protocol):
         """Whether a student's answer to a held-out item is right, with why."""
         ...
 
+    def teaches_refusal(self, example: Example) -> bool:
+        """Whether the example's right answer says the sources shown do not answer it
+        (the loop keeps such examples to a share of what a round trains on)."""
+        return False
+
     def closed_book(self, item: Example) -> Example | None:
         """The item without the passages an open-book student reads with it, so the
         report can set open and closed book side by side; None when it has none."""

@@ -89,3 +89,13 @@ def test_conversations_are_decontaminated_by_what_they_ask_not_by_the_shared_sys
             chat("What is a tuple?", "An immutable sequence.", "How do I reverse a list?", "Use items[::-1].")]
     kept, dropped = decontaminate(rows, held_out)
     assert kept == rows[1:] and dropped == 1
+
+
+def test_refusals_are_kept_to_a_quarter_of_the_examples():
+    from evaluators.curation import cap_refusals
+
+    examples = [f"answer {i}" for i in range(9)] + [f"refusal {i}" for i in range(10)]
+    kept, left_out = cap_refusals(examples, lambda e: e.startswith("refusal"), seed="0:2")
+    assert left_out == 7 and [e for e in kept if e.startswith("answer")] == examples[:9]
+    assert sum(e.startswith("refusal") for e in kept) == 3 and kept == [e for e in examples if e in kept]
+    assert cap_refusals(examples[:9] + examples[9:11], lambda e: e.startswith("refusal"), seed="0:2")[1] == 0

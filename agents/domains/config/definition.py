@@ -334,6 +334,9 @@ def _file_values(name: str, variable: Variable, base: Path, document: YamlDocume
         return []
     distinct = {json.dumps(row[variable.column], sort_keys=True): row[variable.column]
                 for row in rows if row.get(variable.column) not in (None, "")}
+    if not distinct:
+        problems.append(document.problem(("variables", name, "column"), f"column {variable.column!r} of {path} is "
+                                         f"empty in all {len(rows)} rows: fill it in, or use another column"))
     return [distinct[key] for key in sorted(distinct)]
 
 

@@ -362,6 +362,9 @@ class DocsDomain(Domain):
         """Whether the sections the question is about were left out of its context."""
         return bool(example.metadata.get("oracle"))
 
+    def teaches_refusal(self, example: Example) -> bool:
+        return example.category == NOT_COVERED or self._oracle_missing(example)
+
     def closed_book(self, item: Example) -> Example | None:
         """The item as a closed-book student gets it: the question alone."""
         if "context" not in item.metadata or self._oracle_missing(item):
@@ -385,9 +388,8 @@ class DocsDomain(Domain):
         if not parsed.citations:
             return [Check("cites_sections", False, "the answer cites no section", "no_citation")]
         shown = set(item.metadata.get("context", ()))
-        checks = [Check("citation", sid in shown, f"[{sid}] " + ("is in the context" if sid in shown else
-                        "is not in the context: the student did not read it here"), "" if sid in shown else
-                        "cites_outside_context") for sid in parsed.citations] if "context" in item.metadata else []
+        checks = book.each_citation_in_context(parsed.citations, shown.__contains__,
+                                               lambda sid: f"[{sid}]") if "context" in item.metadata else []
         for sid, quote in parsed.quotes:
             section = self.corpus.section(sid)
             found = section is not None and check.plain(quote) in check.plain(section.text)

@@ -371,12 +371,8 @@ class RepoDomain(Domain):
         if REFUSAL.search(answer) and not cited:
             return [Check("refusal", True, "the student says the code shown does not answer the question")]
         shown = book.read(item.payload["input"])
-        checks = []
-        for citation in cited if "context" in item.metadata else ():
-            inside = any(covers(p, citation) for p in shown)
-            checks.append(Check("citation", inside, f"`{citation}` is in the context" if inside else
-                                f"`{citation}` is not in the context: the student did not read it here",
-                                "" if inside else "cites_outside_context"))
+        checks = book.each_citation_in_context(cited, lambda c: any(covers(p, c) for p in shown),
+                                               lambda c: f"`{c}`") if "context" in item.metadata else []
         return checks + check.check_grounding(self.index, answer, self.revision)
 
     @staticmethod
@@ -410,6 +406,9 @@ class RepoDomain(Domain):
             return self.verifier.verify_tests(symbol, code_of(output))
         checks = check.check_grounding(self.index, output, example.metadata.get("revision", self.revision))
         return checks + check.check_snippets(output, symbol.language) + within
+
+    def teaches_refusal(self, example: Example) -> bool:
+        return self._unanswerable(example)
 
     @staticmethod
     def _unanswerable(example: Example) -> bool:

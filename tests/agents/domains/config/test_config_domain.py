@@ -247,3 +247,12 @@ def test_a_users_eval_file_is_read_like_the_held_out_set(tmp_path):
     assert len(loaded.items) == 1 and [where for where, _ in loaded.skipped] == [f"{bad}:1", f"{bad}:2"]
     assert "category 'poetry' is not one of lookup" in loaded.skipped[0][1]
     assert "fails the scoring" in loaded.skipped[1][1]
+
+
+def test_a_column_empty_in_every_row_is_a_problem_at_load(tmp_path):
+    """Found by benchmarks/fuzz_inputs.py: the template drew from no values (IndexError) in every slot."""
+    (tmp_path / "table.csv").write_text("city,country\n,Norway\n,France\n")
+    path = domain_file(tmp_path, "variables:\n  a: {file: table.csv, column: city}\n  b: {values: [1]}\n")
+    problems = str(pytest.raises(ConfigError, load_domain_file, path).value)
+    assert f"{path}:{line_of(path, 'city}')}: " in problems and "column 'city' of" in problems
+    assert "is empty in all 2 rows" in problems
