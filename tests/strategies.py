@@ -41,6 +41,14 @@ def template_run(domain, registered: str, sources: dict[str, str], store_path, c
     return summary
 
 
+def write_tree(folder, files: dict[str, bytes]):
+    """The drawn files written under `folder`; the folder."""
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
 def crashes(summary: dict) -> dict[str, int]:
     return {reason: n for reason, n in summary["rejected_by_reason"].items() if reason in CRASHES}
 

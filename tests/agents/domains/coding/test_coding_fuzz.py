@@ -9,26 +9,16 @@ from hypothesis import HealthCheck, event, given, settings
 
 from agents.domains import domain_choice, load_domain
 from forge.errors import InputError
-from tests.sandbox_backends import open_or_skip
-from tests.strategies import crashes, examples, python_packages, template_run
+from tests.strategies import crashes, examples, python_packages, template_run, write_tree
 
-
-
-@pytest.fixture(scope="module")
-def docker():
-    """A repository refused for want of a sandbox would pass as 'refused up front': check the sandbox first."""
-    open_or_skip("docker").close()
 
 
 @pytest.mark.slow
 @settings(max_examples=examples(12), deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(files=python_packages())
-def test_any_small_python_repository_generates_or_is_refused_up_front(files, tmp_path_factory, docker):
-    folder = tmp_path_factory.mktemp("repo")
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
+def test_any_small_python_repository_generates_or_is_refused_up_front(files, tmp_path_factory, docker_sandbox):
+    folder = write_tree(tmp_path_factory.mktemp("repo"), files)
     sources = {"repo": str(folder), "sandbox": "docker"}
     try:
         domain = load_domain(*domain_choice("coding", sources))

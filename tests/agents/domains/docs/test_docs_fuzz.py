@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from agents.domains.docs.corpus import load_docs
 from agents.domains.docs.generate import DocsDomain
 from forge.errors import InputError
-from tests.strategies import crashes, docs_folders, examples, template_run
+from tests.strategies import crashes, docs_folders, examples, template_run, write_tree
 
 
 @pytest.mark.slow
@@ -18,10 +18,7 @@ from tests.strategies import crashes, docs_folders, examples, template_run
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files=docs_folders(), context=st.sampled_from(["retrieved", "none"]))
 def test_any_small_docs_folder_generates_or_is_refused_up_front(files, context, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("docs")
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
+    folder = write_tree(tmp_path_factory.mktemp("docs"), files)
     try:
         domain = DocsDomain(load_docs(folder), context=context, context_chars=800)
     except InputError as exc:
