@@ -32,6 +32,7 @@ from agents.domains.base import Domain
 from agents.generation import GenerationConfig
 from forge.options import nested, option
 from forge.records import Example, content_hash
+from forge.rows import text_lines
 from forge.report import CLOSED_BOOK
 from forge.workspace import RunFolder, Workspace
 from trainer.presets import load_preset, preset_names
@@ -135,7 +136,7 @@ class ImprovementCycle:
         self.emit = lambda kind, round_, **data: on_event(CycleEvent(kind, round_, data))
 
     def _heldout(self, state: CycleState, split: str) -> list[Example]:
-        return [Example.from_dict(json.loads(line)) for line in self.run.heldout(split).read_text().splitlines()]
+        return [Example.from_dict(json.loads(line)) for line in text_lines(self.run.heldout(split).read_text()) if line]
 
     def _generate(self, config: GenerationConfig, store) -> dict:
         from agents.executors import generate_run
@@ -281,7 +282,7 @@ class ImprovementCycle:
         round_ = state["round"]
         failures: dict[str, list[list[str]]] = {}
         correct: dict[str, list[bool]] = {}
-        for line in self.run.evaluation(round_, "feedback").read_text().splitlines():
+        for line in filter(None, text_lines(self.run.evaluation(round_, "feedback").read_text())):
             item = json.loads(line)
             correct.setdefault(item["category"], []).append(item["correct"])
             if not item["correct"]:

@@ -63,11 +63,11 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
     """Read a JSONL file of rows; every problem in it is reported at once, as file:line."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
     rows, problems = [], []
-    for number, row, problem in json_lines(path, lines):
+    for number, row, problem in json_lines(path, text):
         if problem:
             problems.append(problem)
             continue

@@ -43,10 +43,10 @@ def validate_rows(path: Path, model: type[Row]) -> tuple[list[tuple[int, Row]], 
     return rows, problems
 
 
-def json_lines(path: Path, lines: list[str]) -> Iterator[tuple[int, Any, str]]:
+def json_lines(path: Path, text: str) -> Iterator[tuple[int, Any, str]]:
     """(line number, value, "") for each line of a JSONL file that is not blank,
     or (line number, None, the problem) where a line is not JSON."""
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(text_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -69,12 +69,12 @@ def read_rows(path: Path, model: type[Row], what: str) -> PublishedRows[Row]:
     each row of `what` needs."""
     fields = set(model.model_fields)
     try:
-        lines = text_lines(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}. "
                          f"Pass a JSONL file of {what}.") from exc
     rows, problems, ignored = [], [], set()
-    for number, raw, problem in json_lines(path, lines):
+    for number, raw, problem in json_lines(path, text):
         if problem:
             problems.append(problem)
             continue

@@ -99,3 +99,11 @@ def test_refusals_are_kept_to_a_quarter_of_the_examples():
     assert left_out == 7 and [e for e in kept if e.startswith("answer")] == examples[:9]
     assert sum(e.startswith("refusal") for e in kept) == 3 and kept == [e for e in examples if e in kept]
     assert cap_refusals(examples[:9] + examples[9:11], lambda e: e.startswith("refusal"), seed="0:2")[1] == 0
+
+
+def test_rows_written_with_raw_line_separators_read_back(tmp_path):
+    """The loop writes rows with ensure_ascii=False, which leaves U+2028 and U+0085 raw inside strings."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"instruction": "one\u2028two", "output": "three\x85four"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    assert load_rows(path) == [{"instruction": "one\u2028two", "output": "three\x85four"}]
